@@ -1,0 +1,103 @@
+"""The invoice of one cycle, computed from every user's history in one streaming pass.
+
+`compute_invoice` reads each `History` once and keeps only counters, the billed emails
+and the admin lines, so the store can feed it ~100,000 histories from a cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.cycles import Cycle
+from billing.model import Level
+from billing.money import round_money
+from billing.terms import Terms, UserPolicy
+from billing.usage import History, Usage, day_starts, measure
+from billing.wording import admin_line_description, admin_reason, users_line_description
+
+__all__ = ["History", "Invoice", "Line", "Terms", "UserPolicy", "compute_invoice"]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    description: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal  # rounded once, to the currency's minor unit
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """`users` are the billed emails, sorted; `admins` maps email to billed level.
+
+    Lines: the users line first, then one line per billed admin, highest level first.
+    `total` is the sum of the rounded lines.
+    """
+
+    cycle: Cycle
+    currency: str
+    active_users: int
+    users: tuple[str, ...]
+    admins: dict[str, Level]
+    lines: tuple[Line, ...]
+    total: Decimal
+
+
+def takes_seat(usage: Usage, policy: UserPolicy) -> bool:
+    """Whether the user counts on the users line under `policy`."""
+    if policy is UserPolicy.END_OF_CYCLE:
+        return usage.active_at_end
+    return usage.active_any_time  # prorated: the same as having at least one active day
+
+
+def compute_invoice(cycle: Cycle, terms: Terms, histories: Iterable[History]) -> Invoice:
+    zone = terms.zone
+    days = day_starts(cycle, zone)
+    users: list[str] = []
+    user_days = 0
+    admin_lines: list[tuple[Level, str, str]] = []  # (level, email, description)
+    for history in histories:
+        usage = measure(history, cycle, days)
+        if takes_seat(usage, terms.user_policy):
+            users.append(history.key)
+            user_days += usage.active_days
+        if usage.level > Level.NONE:
+            reason = admin_reason(usage.level, usage.level_from, usage.level_until, cycle, zone)
+            description = admin_line_description(history.name, history.key, reason)
+            admin_lines.append((usage.level, history.key, description))
+    users.sort()
+    admin_lines.sort(key=lambda line: (-line[0], line[1], line[2]))
+    lines = (
+        _users_line(terms, len(users), user_days, len(days) - 1),
+        *(
+            Line(description, 1, terms.admin_price(level), _round(terms, terms.admin_price(level)))
+            for level, _, description in admin_lines
+        ),
+    )
+    admins: dict[str, Level] = {}
+    for level, email, _ in admin_lines:  # highest first: a reused email keeps its highest
+        admins.setdefault(email, level)
+    return Invoice(
+        cycle=cycle,
+        currency=terms.currency,
+        active_users=len(users),
+        users=tuple(users),
+        admins=admins,
+        lines=lines,
+        total=sum((line.amount for line in lines), Decimal(0)),
+    )
+
+
+def _users_line(terms: Terms, seats: int, user_days: int, days_in_cycle: int) -> Line:
+    description = users_line_description(terms.user_policy, user_days, days_in_cycle)
+    if terms.user_policy is UserPolicy.PRORATED:
+        amount = terms.user_price * user_days / days_in_cycle  # rounded once, for the line
+    else:
+        amount = terms.user_price * seats
+    return Line(description, seats, terms.user_price, _round(terms, amount))
+
+
+def _round(terms: Terms, amount: Decimal) -> Decimal:
+    return round_money(amount, terms.currency)

@@ -1,0 +1,32 @@
+"""The composition root: builds the engine, the unit of work and the services' context
+once, from settings. Tests pass their own clock and a cheap hasher."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+
+from bot.clock import Clock, SystemClock
+from bot.services.context import Context, Hasher
+from bot.settings import Settings, load_settings
+from store import db
+from store.uow import UnitOfWork
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    hasher: Hasher | None = None,
+) -> Context:
+    settings = settings or load_settings()
+    engine = db.make_engine(settings.database_url)
+    return Context(
+        uow=UnitOfWork(engine),
+        clock=clock or SystemClock(),
+        hasher=hasher or PasswordHasher(),  # argon2id, RFC 9106 low-memory profile
+    )
+
+
+def upgrade_schema(ctx: Context) -> None:
+    """Apply pending Alembic migrations to the context's database."""
+    db.upgrade(ctx.uow.engine)

@@ -1,0 +1,89 @@
+"""The `rollcall` command line grammar (DESIGN section 7). argparse exits 2 on bad usage."""
+
+from __future__ import annotations
+
+import argparse
+
+LEVELS = ("super", "assistant", "view-only")
+STATUSES = ("active", "pending", "deactivated")
+
+
+def _actor(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "--actor", required=required, metavar="EMAIL",
+        help="the acting admin; their permissions apply" + ("" if required else
+             " (optional: without it the operator sees everything)"),
+    )
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="rollcall", description="Rollcall: seats and admins.")
+    top = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = top.add_parser("init", help="create the schema, the organization and its first SUPER")
+    init.add_argument("--org-name", required=True)
+    init.add_argument("--admin-email", required=True)
+    init.add_argument("--admin-first-name", required=True)
+    init.add_argument("--admin-last-name", required=True)
+    init.add_argument("--admin-slack-user-id")
+
+    db = top.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply pending migrations")
+
+    projects = top.add_parser("projects", help="projects").add_subparsers(
+        dest="projects_command", required=True, metavar="ACTION")
+    add = projects.add_parser("add", help="add a project")
+    add.add_argument("key")
+    add.add_argument("name")
+    _actor(add)
+
+    users = top.add_parser("users", help="users").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    new = users.add_parser("add", help="create a user (active unless --inactive)")
+    new.add_argument("--email", required=True)
+    new.add_argument("--first-name", required=True)
+    new.add_argument("--last-name", required=True)
+    new.add_argument("--inactive", action="store_true", help="create as pending")
+    new.add_argument("--project", action="append", default=[], metavar="KEY")
+    _actor(new)
+    for name in ("activate", "deactivate", "delete"):
+        cmd = users.add_parser(name, help=f"{name} a user")
+        cmd.add_argument("email")
+        _actor(cmd)
+        if name != "activate":
+            cmd.add_argument("--remove-admin", action="store_true",
+                             help="remove the user's admin role in the same step")
+    login = users.add_parser("login", help="record a login (applies pending admin changes)")
+    login.add_argument("email")
+    listing = users.add_parser("list", help="list users")
+    listing.add_argument("--status", choices=STATUSES)
+    _json(listing)
+    _actor(listing, required=False)
+    imp = users.add_parser("import", help="import users from a CSV file, all or nothing")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
+    _json(imp)
+    _actor(imp)
+    export = users.add_parser("export", help="write users as CSV to stdout")
+    _actor(export, required=False)
+
+    admins = top.add_parser("admins", help="admin roles").add_subparsers(
+        dest="admins_command", required=True, metavar="ACTION")
+    aset = admins.add_parser("set", help="set an admin's level and scope")
+    aset.add_argument("email")
+    aset.add_argument("level", choices=LEVELS)
+    aset.add_argument("--projects", default="all", metavar="all|KEY,KEY")
+    _actor(aset)
+    for name, text in (("remove", "remove an admin role"), ("apply", "apply a pending change now")):
+        cmd = admins.add_parser(name, help=text)
+        cmd.add_argument("email")
+        _actor(cmd)
+    alist = admins.add_parser("list", help="list admins")
+    _json(alist)
+    _actor(alist, required=False)
+    return root

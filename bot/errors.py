@@ -1,0 +1,41 @@
+"""The application's refusals. Each carries a sentence for a person: what happened and
+what to do instead. The edges (CLI, Slack) turn them into exit codes and messages."""
+
+
+class RollcallError(Exception):
+    """Base class: `str(error)` is the sentence shown to the actor."""
+
+
+class InvalidInput(RollcallError):
+    """The request itself is malformed: a bad email, an empty name, a bad CSV."""
+
+
+class NotFound(RollcallError):
+    """A user, project or actor that does not exist (or was deleted)."""
+
+
+class Conflict(RollcallError):
+    """The request collides with existing data, e.g. an email already in use."""
+
+
+class PermissionDenied(RollcallError):
+    """The actor's admin level or scope does not allow the action."""
+
+
+class InvariantViolation(RollcallError):
+    """The action would break one of the design's invariants."""
+
+
+class NotInitialised(RollcallError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Rollcall is not initialised yet: run `rollcall init --org-name NAME "
+            "--admin-email EMAIL --admin-first-name FIRST --admin-last-name LAST` first."
+        )
+
+
+class Unavailable(RollcallError):
+    """The database could not be reached; nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__("The database is unreachable right now; nothing was changed. Try again.")

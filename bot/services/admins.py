@@ -1,0 +1,147 @@
+"""Admin grants: set level and scope, remove, apply now, and the login that applies.
+
+A level change (a new grant and a removal too) is recorded at once as the assigned level
+and stays pending until the admin's next login, or until a SUPER applies it now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from billing.model import Level, Status
+from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.rules import Scope, require_level_changer
+from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
+from bot.services.guards import is_org_super, keep_an_org_super
+from bot.services.views import Outcome, user_view
+from bot.validation import clean_project_key
+from store import repository
+from store.models import AdminGrant, User
+
+
+@refusing("admin.set")
+def set_admin(
+    ctx: Context,
+    *,
+    actor: str,
+    via: Via,
+    email: str,
+    level: Level,
+    projects: Sequence[str] | None = None,
+) -> Outcome:
+    """Assign `level` over `projects` (None: all projects). Scope applies at once."""
+    if level is Level.NONE:
+        raise InvalidInput("To take an admin role away, use `admins remove`.")
+    keys = None if projects is None else sorted({clean_project_key(k) for k in projects})
+    if keys == []:
+        raise InvalidInput("Give the projects the admin manages, or `all`.")
+    new_scope = Scope.of(keys)
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        before = user_view(user)
+        require_level_changer(who, before.scope, new_scope, before.name)
+        if before.status is Status.DEACTIVATED:
+            raise InvalidInput(f"{before.name} is deactivated; activate them first.")
+        rows = repository.projects_by_key(session, keys or ())
+        if keys and len(rows) != len(keys):
+            missing = sorted(set(keys) - set(rows))
+            raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+        if before.level == level and before.scope == new_scope:
+            return Outcome(before, False, f"{before.name} is already {level.title} over "
+                                          f"{new_scope.describe()}.")
+        was_super = is_org_super(user)
+        if user.grant is None:
+            user.grant = AdminGrant(effective_level=None)
+        grant = user.grant
+        grant.level = level.label
+        grant.all_projects = new_scope.all
+        grant.scope = [rows[k] for k in keys or ()]
+        grant.changed_at = now
+        keep_an_org_super(session, user, was_super, f"make them {level.title}")
+        record(session, at=now, via=via, action="admin.set", actor=actor_user,
+               subject=user, before=before)
+        after = user_view(user)
+    pending = (f" It applies at {after.first_name}'s next login (or `admins apply`)."
+               if after.pending else "")
+    return Outcome(after, True, f"{after.name} is now {level.title} over "
+                                f"{new_scope.describe()}.{pending}")
+
+
+@refusing("admin.remove")
+def remove_admin(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        before = user_view(user)
+        if user.grant is None:
+            raise InvalidInput(f"{before.name} is not an admin, so there is nothing to remove.")
+        require_level_changer(who, before.scope, None, before.name)
+        if user.grant.level is None:
+            return Outcome(before, False, f"{before.name}'s admin role is already being "
+                                          "removed; it goes at their next login.")
+        was_super = is_org_super(user)
+        user.grant.level = None
+        user.grant.changed_at = now
+        keep_an_org_super(session, user, was_super, "remove their admin role")
+        record(session, at=now, via=via, action="admin.remove", actor=actor_user,
+               subject=user, before=before)
+        after = user_view(user)
+    return Outcome(after, True, f"{after.name}'s admin role is removed; it applies at their "
+                                "next login (or `admins apply`).")
+
+
+def _apply_pending(user: User, now: datetime) -> bool:
+    grant = user.grant
+    if grant is None or grant.level == grant.effective_level:
+        return False
+    if grant.level is None:
+        user.grant = None
+    else:
+        grant.effective_level = grant.level
+        grant.changed_at = now
+    return True
+
+
+@refusing("admin.apply")
+def apply_now(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
+    """A SUPER applies a pending change at once; the admin's sessions are signed out."""
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        before = user_view(user)
+        if before.scope is None:
+            raise InvalidInput(f"{before.name} is not an admin; nothing to apply.")
+        require_level_changer(who, before.scope, None, before.name)
+        if not _apply_pending(user, now):
+            return Outcome(before, False, f"{before.name} has no pending admin change.")
+        record(session, at=now, via=via, action="admin.apply", actor=actor_user,
+               subject=user, before=before)
+        after = user_view(user)
+    return Outcome(after, True, f"{after.name}'s admin change is applied and their sessions "
+                                "are signed out.")
+
+
+@refusing("user.login")
+def login(ctx: Context, *, via: Via, email: str) -> Outcome:
+    """A login applies pending level changes; a pending user's first login is recorded."""
+    with writing(ctx) as (session, now):
+        user = find_user(session, email)
+        before = user_view(user)
+        if before.status is Status.DEACTIVATED:
+            raise PermissionDenied(f"{before.name} is deactivated and cannot sign in; "
+                                   "an admin can activate them.")
+        first = user.first_login_at is None
+        if first:
+            user.first_login_at = now
+        applied = _apply_pending(user, now)
+        record(session, at=now, via=via, action="user.login", actor=user, subject=user,
+               before=before)
+        after = user_view(user)
+    words = [f"{after.name} signed in"]
+    if applied:
+        words.append("their pending admin change is now applied")
+    if first and after.status is Status.PENDING:
+        words.append("first login of a pending user: an admin should activate them")
+    return Outcome(after, first or applied, "; ".join(words) + ".")

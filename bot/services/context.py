@@ -1,0 +1,187 @@
+"""What every service needs: the unit of work, the clock, the password hasher; plus the
+shared steps of a writing service (lock, load the actor, audit, refusals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.errors import NotFound, NotInitialised, RollcallError, Unavailable
+from bot.rules import Actor
+from bot.services.views import UserView, actor_of, snapshot, user_view
+from bot.validation import email_key
+from store import repository
+from store.models import AuditEvent, User
+from store.uow import UnitOfWork
+
+
+class Via(StrEnum):
+    SLACK = "slack"
+    CLI = "cli"
+    WEBHOOK = "webhook"
+    SCHEDULER = "scheduler"
+
+
+class Hasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    clock: Clock
+    hasher: Hasher
+
+
+@contextmanager
+def writing(ctx: Context) -> Iterator[tuple[Session, datetime]]:
+    """A write transaction holding the writers' lock; yields the session and `now`.
+
+    Commits when the block ends without an exception.
+    """
+    with _database_errors(), ctx.uow as uow:
+        if not uow.lock_for_write():
+            raise NotInitialised()
+        yield uow.session, ctx.clock.now()
+        uow.commit()
+
+
+@contextmanager
+def reading(ctx: Context) -> Iterator[Session]:
+    with _database_errors(), ctx.uow as uow:
+        if repository.organization(uow.session) is None:
+            raise NotInitialised()
+        yield uow.session
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if "no such table" in str(exc.orig) or "does not exist" in str(exc.orig):
+            raise NotInitialised() from exc
+        raise Unavailable() from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable() from exc
+        raise
+
+
+def find_user(session: Session, email: str) -> User:
+    user = repository.live_user_by_email_key(session, email_key(email.strip()))
+    if user is None:
+        raise NotFound(f"No user has the email {_clip(email)}; check the spelling or add them.")
+    return user
+
+
+def load_actor(session: Session, email: str | None) -> tuple[User, Actor]:
+    if not email:
+        raise NotFound("Say who is acting: pass --actor with your admin email.")
+    user = repository.live_user_by_email_key(session, email_key(email.strip()))
+    if user is None:
+        raise NotFound(
+            f"{_clip(email)} is not a Rollcall user, so it cannot act; "
+            "use the email of an admin."
+        )
+    return user, actor_of(user_view(user))
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    via: Via,
+    action: str,
+    actor: User | None,
+    subject: User | None,
+    before: UserView | None,
+    reason: str | None = None,
+) -> None:
+    """Append an audit event; a subject's state afterwards is stored for billing."""
+    after = user_view(subject) if subject is not None else None
+    session.add(
+        AuditEvent(
+            at=at,
+            via=via.value,
+            action=action,
+            outcome="ok",
+            actor_user_id=actor.id if actor else None,
+            actor=actor.email if actor else None,
+            subject_user_id=subject.id if subject else None,
+            subject=subject.email if subject else None,
+            reason=reason,
+            before=snapshot(before) if before else None,
+            after=snapshot(after) if after else None,
+            status_after=after.status.value if after else None,
+            level_after=int(after.level) if after else None,
+            effective_after=int(after.effective_level) if after else None,
+        )
+    )
+
+
+def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a service so every refusal is audited (after the rollback) and re-raised.
+
+    The service must take `ctx`, `via`, and optionally `actor` and `email` keywords.
+    """
+
+    def wrap(service: Callable[..., Any]) -> Callable[..., Any]:
+        def run(ctx: Context, **kw: Any) -> Any:
+            try:
+                return service(ctx, **kw)
+            except (NotInitialised, Unavailable):
+                raise
+            except RollcallError as exc:
+                _record_refusal(ctx, action, kw, str(exc))
+                raise
+
+        run.__name__ = service.__name__
+        run.__doc__ = service.__doc__
+        run.__wrapped__ = service  # type: ignore[attr-defined]
+        return run
+
+    return wrap
+
+
+def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], reason: str) -> None:
+    actor_email, subject_email = kw.get("actor"), kw.get("email")
+    try:
+        with ctx.uow as uow:
+            session = uow.session
+            actor = _maybe_user(session, actor_email)
+            subject = _maybe_user(session, subject_email)
+            session.add(
+                AuditEvent(
+                    at=ctx.clock.now(),
+                    via=Via(kw["via"]).value,
+                    action=action,
+                    outcome="refused",
+                    actor_user_id=actor.id if actor else None,
+                    actor=_clip(actor_email, 254) if actor_email else None,
+                    subject_user_id=subject.id if subject else None,
+                    subject=_clip(subject_email, 254) if isinstance(subject_email, str) else None,
+                    reason=reason,
+                )
+            )
+            uow.commit()
+    except DBAPIError:
+        pass  # not initialised or unreachable: the refusal itself still reaches the actor
+
+
+def _maybe_user(session: Session, email: object) -> User | None:
+    if not isinstance(email, str) or not email.strip() or len(email) > 254:
+        return None
+    return repository.live_user_by_email_key(session, email_key(email.strip()))
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

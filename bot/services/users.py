@@ -1,0 +1,146 @@
+"""Create, activate, deactivate, delete users. Each refusal is audited and explained."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from billing.model import Status
+from bot.errors import Conflict, InvariantViolation, NotFound
+from bot.rules import require_user_manager
+from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
+from bot.services.guards import (
+    is_org_super,
+    keep_an_org_super,
+    last_super_message,
+    refuse_admin_removal_by_status,
+)
+from bot.services.views import Outcome, UserView, user_view
+from bot.validation import clean_email, clean_name, clean_project_key, email_key
+from store import repository
+from store.models import User
+
+
+def new_password_hash(ctx: Context) -> str:
+    """Every user gets a random password; only its hash is ever kept."""
+    return ctx.hasher.hash(secrets.token_urlsafe(32))
+
+
+@refusing("user.create")
+def create_user(
+    ctx: Context,
+    *,
+    actor: str,
+    via: Via,
+    email: str,
+    first_name: str,
+    last_name: str,
+    active: bool = True,
+    projects: Sequence[str] = (),
+    slack_user_id: str | None = None,
+) -> UserView:
+    first, last = clean_name(first_name, "First name"), clean_name(last_name, "Last name")
+    address = clean_email(email)
+    keys = sorted({clean_project_key(k) for k in projects})
+    password_hash = new_password_hash(ctx)  # slow on purpose: outside the write lock
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        rows = repository.projects_by_key(session, keys)
+        missing = [k for k in keys if k not in rows]
+        if missing:
+            raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+        require_user_manager(who, keys, f"{first} {last}")
+        existing = repository.live_user_by_email_key(session, email_key(address))
+        if existing is not None:
+            raise Conflict(
+                f"{address} is already used by {existing.first_name} {existing.last_name} "
+                f"({existing.status}); use another email or manage that user instead."
+            )
+        user = User(
+            first_name=first,
+            last_name=last,
+            email=address,
+            email_key=email_key(address),
+            status=(Status.ACTIVE if active else Status.PENDING).value,
+            slack_user_id=slack_user_id,
+            password_hash=password_hash,
+            created_at=now,
+            projects=[rows[k] for k in keys],
+        )
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError as exc:  # the unique index is the last word on emails
+            raise Conflict(f"{address} is already in use; use another email.") from exc
+        record(session, at=now, via=via, action="user.create", actor=actor_user,
+               subject=user, before=None)
+    return user_view(user)
+
+
+TRANSITIONS = {
+    "activate": ({Status.PENDING, Status.DEACTIVATED}, Status.ACTIVE),
+    "deactivate": ({Status.ACTIVE, Status.PENDING}, Status.DEACTIVATED),
+    "delete": ({Status.ACTIVE, Status.PENDING, Status.DEACTIVATED}, Status.DELETED),
+}
+
+
+def _change_status(
+    ctx: Context, action: str, *, actor: str, via: Via, email: str, remove_admin: bool = False
+) -> Outcome:
+    sources, target = TRANSITIONS[action]
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        before = user_view(user)
+        require_user_manager(who, before.projects, before.name)
+        if before.status not in sources:
+            return Outcome(before, False, f"{before.name} is already {before.status.value}.")
+        was_super = is_org_super(user)
+        if user.grant is not None and target is not Status.ACTIVE:
+            if remove_admin or user.grant.level is None:
+                user.grant = None  # signing out for good ends any pending removal too
+            elif was_super and repository.count_org_supers(session) <= 1:
+                # invariant 1 before invariant 2, so the last SUPER hears the real reason
+                raise InvariantViolation(last_super_message(user, f"{action} them"))
+            else:
+                refuse_admin_removal_by_status(user, action)
+        user.status = target.value
+        keep_an_org_super(session, user, was_super, f"{action} them")
+        record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
+               subject=user, before=before)
+        after = user_view(user)
+    return Outcome(after, True, _status_sentence(after, action))
+
+
+def _status_sentence(user: UserView, action: str) -> str:
+    if action == "activate":
+        return f"{user.name} ({user.email}) is active again and takes a seat from now."
+    if action == "deactivate":
+        return (f"{user.name} ({user.email}) is deactivated; billing for them stops "
+                "from the next cycle.")
+    return (f"{user.name} ({user.email}) is deleted; their email is free again and "
+            "their history is kept for billing.")
+
+
+@refusing("user.activate")
+def activate_user(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
+    return _change_status(ctx, "activate", actor=actor, via=via, email=email)
+
+
+@refusing("user.deactivate")
+def deactivate_user(
+    ctx: Context, *, actor: str, via: Via, email: str, remove_admin: bool = False
+) -> Outcome:
+    """`remove_admin=True` is the one step that removes the admin role and deactivates."""
+    return _change_status(ctx, "deactivate", actor=actor, via=via, email=email,
+                          remove_admin=remove_admin)
+
+
+@refusing("user.delete")
+def delete_user(
+    ctx: Context, *, actor: str, via: Via, email: str, remove_admin: bool = False
+) -> Outcome:
+    return _change_status(ctx, "delete", actor=actor, via=via, email=email,
+                          remove_admin=remove_admin)

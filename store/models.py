@@ -1,0 +1,168 @@
+"""SQLAlchemy 2 typed models: the organization, projects, users, admin grants, the audit.
+
+Uniqueness lives here as constraints, not as checks in Python: one organization row,
+project keys, a live (not deleted) user's email case-insensitively, a Slack user id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STATUSES = ("active", "pending", "deactivated", "deleted")
+LEVELS = ("view-only", "assistant", "super")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}  # noqa: RUF012
+
+
+class Organization(Base):
+    """One per deployment. Every writing transaction bumps `write_seq` first: that row
+    lock serialises writers on PostgreSQL and SQLite alike, so invariants checked inside
+    the transaction cannot race."""
+
+    __tablename__ = "organization"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    write_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        # A deleted user's email is free for reuse: unique among live users only.
+        Index(
+            "uq_users_live_email",
+            "email_key",
+            unique=True,
+            sqlite_where=text("status != 'deleted'"),
+            postgresql_where=text("status != 'deleted'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))  # casefolded email
+    status: Mapped[str] = mapped_column(String(12))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    first_login_at: Mapped[datetime | None]
+
+    projects: Mapped[list[Project]] = relationship(
+        secondary="memberships", order_by=Project.key, lazy="selectin"
+    )
+    grant: Mapped[AdminGrant | None] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class AdminGrant(Base):
+    """One admin grant per user. `level` is the assigned level (None: removal pending),
+    `effective_level` what the admin's sessions hold (None: grant not yet applied)."""
+
+    __tablename__ = "admin_grants"
+    __table_args__ = (
+        CheckConstraint(f"level IS NULL OR level IN {LEVELS!r}", name="level"),
+        CheckConstraint(
+            f"effective_level IS NULL OR effective_level IN {LEVELS!r}", name="effective_level"
+        ),
+        CheckConstraint("level IS NOT NULL OR effective_level IS NOT NULL", name="some_level"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    level: Mapped[str | None] = mapped_column(String(12))
+    effective_level: Mapped[str | None] = mapped_column(String(12))
+    all_projects: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(back_populates="grant")
+    scope: Mapped[list[Project]] = relationship(
+        secondary="admin_scopes", order_by=Project.key, lazy="selectin"
+    )
+
+
+class AdminScope(Base):
+    __tablename__ = "admin_scopes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("admin_grants.user_id"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+
+
+class AuditEvent(Base):
+    """Append-only history: every change, refused attempt and login.
+
+    Events that change a user also carry the user's whole billing state afterwards
+    (`status_after`, `level_after`, `effective_after` as level ranks 0-3), so billing
+    folds history with plain SQL instead of replaying JSON.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_subject_at", "subject_user_id", "at", "id"),
+        Index("ix_audit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    via: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(10))  # "ok" or "refused"
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str | None] = mapped_column(String(254))
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str | None] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    status_after: Mapped[str | None] = mapped_column(String(12))
+    level_after: Mapped[int | None] = mapped_column(SmallInteger)
+    effective_after: Mapped[int | None] = mapped_column(SmallInteger)

@@ -1,0 +1,59 @@
+"""Queries the services share. They take a session and return model rows or plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import AdminGrant, Organization, Project, User
+
+
+def organization(session: Session) -> Organization | None:
+    return session.get(Organization, 1)
+
+
+def live_user_by_email_key(session: Session, key: str) -> User | None:
+    return session.scalar(select(User).where(User.email_key == key, User.status != "deleted"))
+
+
+def live_user_by_slack_id(session: Session, slack_user_id: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.slack_user_id == slack_user_id, User.status != "deleted")
+    )
+
+
+def projects_by_key(session: Session, keys: Iterable[str]) -> dict[str, Project]:
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Project).where(Project.key.in_(wanted)))
+    return {p.key: p for p in rows}
+
+
+def all_projects(session: Session) -> Sequence[Project]:
+    return session.scalars(select(Project).order_by(Project.key)).all()
+
+
+def count_org_supers(session: Session) -> int:
+    """Invariant 1 counts active users assigned SUPER over all projects."""
+    return session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(AdminGrant)
+        .where(User.status == "active", AdminGrant.level == "super", AdminGrant.all_projects)
+    ) or 0
+
+
+def live_users(session: Session, status: str | None = None) -> Sequence[User]:
+    query = select(User).where(User.status != "deleted").order_by(User.email_key)
+    if status is not None:
+        query = query.where(User.status == status)
+    return session.scalars(query).all()
+
+
+def admins(session: Session) -> Sequence[User]:
+    return session.scalars(
+        select(User).join(AdminGrant).where(User.status != "deleted").order_by(User.email_key)
+    ).all()
