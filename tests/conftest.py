@@ -1,0 +1,104 @@
+"""Fixtures: every store-backed test runs on SQLite and, when TEST_DATABASE_URL is set,
+on PostgreSQL too (each run in its own schema, so parallel runs do not collide)."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import create_engine, text
+
+from bot.bootstrap import bootstrap, upgrade_schema
+from bot.cli import main
+from bot.services import Context
+from bot.settings import Settings
+from tests.fakes import FixedClock
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)  # still argon2id
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("ROLLCALL_REQUIRE_POSTGRES") and not PG_URL:
+        raise pytest.UsageError("ROLLCALL_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+
+
+def _postgres_url() -> Iterator[str]:
+    from store.db import normalize_url
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rollcall.db'}"
+    elif not PG_URL:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    else:
+        yield from _postgres_url()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock("2025-02-01T00:00:00Z")
+
+
+@pytest.fixture
+def empty_ctx(database_url: str, clock: FixedClock) -> Iterator[Context]:
+    """A migrated database with no organization yet."""
+    ctx = bootstrap(Settings(database_url=database_url), clock=clock, hasher=CHEAP_HASHER)
+    upgrade_schema(ctx)
+    yield ctx
+    ctx.uow.engine.dispose()
+
+
+@pytest.fixture
+def ctx(empty_ctx: Context) -> Context:
+    """An initialised organization whose first SUPER is sam@example.com."""
+    from bot.services import init_organization
+
+    init_organization(empty_ctx, org_name="Acme", admin_email="sam@example.com",
+                      admin_first_name="Sam", admin_last_name="Stone")
+    return empty_ctx
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(empty_ctx: Context) -> Callable[..., Result]:
+    """Run `rollcall ARGS...` in-process against the test database and clock."""
+
+    def run(*argv: str) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            code = main(list(argv), context=empty_ctx, stdout=out, stderr=err)
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run

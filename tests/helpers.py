@@ -1,0 +1,41 @@
+"""Shared assertions: what the store holds, to prove a refusal changed nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.services import Context
+from store.models import AdminGrant, AdminScope, AuditEvent, Membership, Project, User
+
+
+def store_state(ctx: Context) -> dict[str, Any]:
+    """Every row that a change could touch, except the append-only audit."""
+    with ctx.uow as uow:
+        s = uow.session
+        return {
+            "users": [
+                (u.id, u.email, u.first_name, u.last_name, u.status, u.slack_user_id,
+                 u.password_hash, u.first_login_at)
+                for u in s.scalars(select(User).order_by(User.id))
+            ],
+            "grants": [
+                (g.user_id, g.level, g.effective_level, g.all_projects, g.changed_at)
+                for g in s.scalars(select(AdminGrant).order_by(AdminGrant.user_id))
+            ],
+            "scopes": sorted(s.execute(select(AdminScope.user_id, AdminScope.project_id)).all()),
+            "memberships": sorted(s.execute(select(Membership.user_id,
+                                                   Membership.project_id)).all()),
+            "projects": sorted(s.execute(select(Project.key, Project.name)).all()),
+        }
+
+
+def audit(ctx: Context, outcome: str | None = None) -> list[AuditEvent]:
+    with ctx.uow as uow:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if outcome:
+            query = query.where(AuditEvent.outcome == outcome)
+        events = list(uow.session.scalars(query))
+        uow.session.expunge_all()  # keep them readable after the unit of work ends
+        return events
