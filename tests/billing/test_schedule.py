@@ -1,5 +1,6 @@
 """Rule changes take effect when the running cycle ends: no gap, no overlap."""
 
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -57,7 +58,7 @@ def test_switch_to_fixed_30_and_back_tiles_time():
         ]
     )
     cycles = schedule.cycles_between(utc(2025, 1, 1), utc(2026, 1, 1))
-    for earlier, later in zip(cycles, cycles[1:], strict=False):
+    for earlier, later in itertools.pairwise(cycles):
         assert earlier.end == later.start
     assert cycles[-1].end >= utc(2026, 1, 1)
     for cycle in cycles:
@@ -68,7 +69,11 @@ def test_a_second_change_in_the_same_running_cycle_replaces_the_first():
     mid_month = CycleRule("UTC", "monthly", date(2025, 1, 15))
     twentieth = CycleRule("UTC", "monthly", date(2025, 1, 20))
     schedule = CycleSchedule(
-        [(utc(2025, 1, 1), MONTHLY_1ST), (utc(2025, 3, 10), mid_month), (utc(2025, 3, 12), twentieth)]
+        [
+            (utc(2025, 1, 1), MONTHLY_1ST),
+            (utc(2025, 3, 10), mid_month),
+            (utc(2025, 3, 12), twentieth),
+        ]
     )
     assert schedule.cycle_containing(utc(2025, 4, 2)) == Cycle(utc(2025, 4, 1), utc(2025, 4, 20))
 
