@@ -59,6 +59,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """PostgreSQL only, for tests of behaviour SQLite cannot show."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    yield from _postgres_url()
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock("2025-02-01T00:00:00Z")
 

@@ -8,6 +8,7 @@ would check "two SUPERs left" and both demotions would commit.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, event
 
 from billing.model import Level
 from bot import services
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, upgrade_schema
 from bot.errors import InvariantViolation, PermissionDenied
 from bot.services import Context, Via
 from bot.settings import Settings
@@ -29,11 +30,10 @@ NOW = "2025-02-10T00:00:00Z"
 
 def hold_commits_until_both_arrive(engine: Engine, barrier: threading.Barrier) -> None:
     @event.listens_for(engine, "commit")
-    def _rendezvous(conn) -> None:  # noqa: ANN001
-        try:
+    def _rendezvous(conn) -> None:
+        # broken: the other side is waiting for our lock, or has finished
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=0.5)
-        except threading.BrokenBarrierError:
-            pass  # the other side is waiting for our lock, or has finished
 
 
 def two_supers(ctx: Context) -> None:
@@ -56,7 +56,7 @@ def race(database_url: str, pairs: list[tuple[str, str]]) -> list[object]:
         try:
             results[i] = services.set_admin(side, actor=actor, via=Via.CLI, email=target,
                                             level=Level.ASSISTANT)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each side got
+        except Exception as exc:  # the test inspects what each side got
             results[i] = exc
         finally:
             side.uow.engine.dispose()
@@ -94,12 +94,19 @@ def test_two_supers_stepping_down_at_once_leave_exactly_one(ctx, database_url):
 
 
 @pytest.mark.postgres
-def test_without_the_writers_lock_the_race_breaks_invariant_1(ctx, database_url, monkeypatch):
-    """The control experiment: proves the race above is real, not lucky timing."""
-    if not database_url.startswith("postgres"):
-        pytest.skip("SQLite refuses the second writer outright (SQLITE_BUSY) instead")
+def test_without_the_writers_lock_the_race_breaks_invariant_1(postgres_url, monkeypatch):
+    """The control experiment: proves the race above is real, not lucky timing.
+
+    PostgreSQL only: SQLite refuses the second writer outright (SQLITE_BUSY) instead.
+    """
+    ctx = bootstrap(Settings(database_url=postgres_url), clock=FixedClock(NOW),
+                    hasher=CHEAP_HASHER)
+    upgrade_schema(ctx)
+    services.init_organization(ctx, org_name="Acme", admin_email=SAM,
+                               admin_first_name="Sam", admin_last_name="Stone")
     two_supers(ctx)
     monkeypatch.setattr(UnitOfWork, "lock_for_write", lambda self: True)
-    results = race(database_url, [(SAM, SAM), (LEE, LEE)])
+    results = race(postgres_url, [(SAM, SAM), (LEE, LEE)])
     assert all(isinstance(r, services.Outcome) for r in results), results
     assert supers(ctx) == []
+    ctx.uow.engine.dispose()

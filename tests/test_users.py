@@ -73,11 +73,11 @@ def test_bad_input_is_refused_and_changes_nothing(ctx, fields, match):
 
 def test_unknown_actor_project_and_user_are_named(ctx):
     before = store_state(ctx)
-    with pytest.raises(NotFound, match="nobody@example.com is not a Rollcall user"):
+    with pytest.raises(NotFound, match=r"nobody@example\.com is not a Rollcall user"):
         add(ctx, "lee@example.com", actor="nobody@example.com")
     with pytest.raises(NotFound, match="No project has the key gamma"):
         add(ctx, "lee@example.com", projects=["gamma"])
-    with pytest.raises(NotFound, match="No user has the email ghost@example.com"):
+    with pytest.raises(NotFound, match=r"No user has the email ghost@example\.com"):
         services.activate_user(ctx, actor=SAM, via=CLI, email="ghost@example.com")
     assert store_state(ctx) == before
 
