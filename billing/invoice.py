@@ -64,7 +64,7 @@ def compute_invoice(cycle: Cycle, terms: Terms, histories: Iterable[History]) ->
             users.append(history.key)
             user_days += usage.active_days
         if usage.level > Level.NONE:
-            reason = admin_reason(usage.level, usage.level_from, usage.level_until, cycle, zone)
+            reason = admin_reason(usage, cycle, zone)
             description = admin_line_description(history.name, history.key, reason)
             admin_lines.append((usage.level, history.key, description))
     users.sort()

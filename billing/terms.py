@@ -51,6 +51,9 @@ class Terms:
                 raise ValueError("Only admin levels have a price: super, assistant, view-only.")
             prices[level] = _price(price, f"the {level.label} price")
         object.__setattr__(self, "admin_prices", prices)
+        if self.user_policy not in {policy.value for policy in UserPolicy}:
+            choices = ", ".join(policy.value for policy in UserPolicy)
+            raise ValueError(f"{self.user_policy!r} is not a user policy: use one of {choices}.")
         object.__setattr__(self, "user_policy", UserPolicy(self.user_policy))
         zone_named(self.timezone)
 

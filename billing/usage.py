@@ -47,14 +47,16 @@ class Period:
 class Usage:
     """What billing needs to know about one user over one cycle.
 
-    `level` is the highest billable level held while active; `level_from` is the first
-    instant it was held, `level_until` the end of the last stretch holding it when that
-    ended before the cycle did (None: held to the end).
+    `active_from` is the first instant the user was active in the cycle. `level` is the
+    highest billable level held while active; `level_from` is the first instant it was
+    held, `level_until` the end of the last stretch holding it when that ended before the
+    cycle did (None: held to the end).
     """
 
     active_any_time: bool
     active_at_end: bool
     active_days: int
+    active_from: datetime | None = None
     level: Level = Level.NONE
     level_from: datetime | None = None
     level_until: datetime | None = None
@@ -115,6 +117,7 @@ def measure(history: History, cycle: Cycle, days: Sequence[datetime]) -> Usage:
         active_any_time=bool(active),
         active_at_end=bool(active) and active[-1].end == cycle.end,
         active_days=active_days,
+        active_from=active[0].start if active else None,
         level=level,
         level_from=level_from,
         level_until=level_until,

@@ -10,8 +10,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from billing.cycles import Cycle
-from billing.model import Level
 from billing.terms import UserPolicy
+from billing.usage import Usage
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -22,28 +22,21 @@ def short_date(instant: datetime, zone: ZoneInfo) -> str:
     return f"{_MONTHS[local.month - 1]} {local.day}"
 
 
-def admin_reason(
-    level: Level,
-    level_from: datetime | None,
-    level_until: datetime | None,
-    cycle: Cycle,
-    zone: ZoneInfo,
-) -> str:
-    """Why an admin is billed `level`: `SUPER`, `SUPER, held until Mar 10`, ...
+def admin_reason(usage: Usage, cycle: Cycle, zone: ZoneInfo) -> str:
+    """Why an admin is billed `usage.level`: `SUPER`, `SUPER, held until Mar 10`, ...
 
-    `level_from`/`level_until` as in `Usage`: when the highest level was first held and,
-    if it was given up before the cycle's end, when.
+    A level reached mid-cycle bills the whole cycle: say so, and whether it came from an
+    upgrade or from the user arriving as an admin.
     """
-    late = level_from is not None and level_from > cycle.start
-    if late and level_until is not None:
-        start, end = short_date(level_from, zone), short_date(level_until, zone)
-        return f"{level.title} from {start} until {end} (the highest level bills the whole cycle)"
-    if late:
-        start = short_date(level_from, zone)
-        return f"{level.title} from {start} (an upgrade bills the whole cycle)"
-    if level_until is not None:
-        return f"{level.title}, held until {short_date(level_until, zone)}"
-    return level.title
+    title = usage.level.title
+    until = usage.level_until and short_date(usage.level_until, zone)
+    if usage.level_from is None or usage.level_from <= cycle.start:
+        return f"{title}, held until {until}" if until else title
+    held = f"{title} from {short_date(usage.level_from, zone)}"
+    held += f" until {until}" if until else ""
+    if usage.active_from is not None and usage.level_from > usage.active_from:
+        return f"{held} (an upgrade bills the whole cycle)"
+    return f"{held} (admin lines are not prorated)"
 
 
 def admin_line_description(name: str, key: str, reason: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from billing.cycles import Cycle, CycleRule, cycle_containing
 from billing.invoice import History, Terms, UserPolicy, compute_invoice
 from billing.model import Change, Level, State, Status
+from billing.usage import Usage
 from billing.wording import admin_reason
 
 ACTIVE, GONE = Status.ACTIVE, Status.DEACTIVATED
@@ -190,20 +191,38 @@ def test_prorated_days_are_local_days_of_the_billing_zone():
     assert invoice.total == Decimal("0.32")
 
 
+MARCH_1, MARCH_29 = utc(2025, 3, 1), utc(2025, 3, 29)
+
+
 @pytest.mark.parametrize(
-    ("level_from", "level_until", "expected"),
+    ("active_from", "level_from", "level_until", "expected"),
     [
-        (utc(2025, 3, 1), None, "SUPER"),
-        (utc(2025, 3, 1), utc(2025, 3, 10, 9, 5), "SUPER, held until Mar 10"),
-        (utc(2025, 3, 29), None, "SUPER from Mar 29 (an upgrade bills the whole cycle)"),
+        (MARCH_1, MARCH_1, None, "SUPER"),
+        (MARCH_1, MARCH_1, utc(2025, 3, 10, 9, 5), "SUPER, held until Mar 10"),
+        (MARCH_1, MARCH_29, None, "SUPER from Mar 29 (an upgrade bills the whole cycle)"),
+        (MARCH_29, MARCH_29, None, "SUPER from Mar 29 (admin lines are not prorated)"),
         (
+            MARCH_1,
             utc(2025, 3, 5),
             utc(2025, 3, 7),
-            "SUPER from Mar 5 until Mar 7 (the highest level bills the whole cycle)",
+            "SUPER from Mar 5 until Mar 7 (an upgrade bills the whole cycle)",
         ),
-        (utc(2025, 3, 1), utc(2025, 3, 31, 23, 30), "SUPER, held until Apr 1"),  # Paris time
+        (MARCH_1, MARCH_1, utc(2025, 3, 31, 23, 30), "SUPER, held until Apr 1"),  # Paris time
     ],
 )
-def test_admin_reason_says_why_in_the_billing_zone(level_from, level_until, expected):
-    zone = ZoneInfo("Europe/Paris")
-    assert admin_reason(Level.SUPER, level_from, level_until, month(2025, 3), zone) == expected
+def test_admin_reason_says_why_in_the_billing_zone(active_from, level_from, level_until, expected):
+    usage = Usage(True, True, 31, active_from, Level.SUPER, level_from, level_until)
+    assert admin_reason(usage, month(2025, 3), ZoneInfo("Europe/Paris")) == expected
+
+
+def test_a_new_admin_mid_cycle_is_not_called_an_upgrade():
+    arrival = at(utc(2025, 2, 20), assigned=Level.SUPER)
+    invoice = compute_invoice(month(2025, 2), terms(), [history("sam@example.com", arrival)])
+    assert invoice.lines[1].description == (
+        "Sam (sam@example.com): SUPER from Feb 20 (admin lines are not prorated)"
+    )
+
+
+def test_histories_are_read_once_from_any_iterable():
+    people = (history(f"u{n}", before=State(ACTIVE)) for n in range(5))
+    assert compute_invoice(month(2025, 3), terms(), people).active_users == 5

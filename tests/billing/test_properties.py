@@ -112,7 +112,7 @@ terms = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(people=histories(), terms=terms, seed=st.integers(0, 2**16))
 def test_order_and_duplicates_change_no_invoice(people, terms, seed):
     shuffle = random.Random(seed).shuffle
@@ -127,7 +127,7 @@ def test_order_and_duplicates_change_no_invoice(people, terms, seed):
     assert compute_invoice(CYCLE, terms, iter(noisy)) == invoice
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     people=histories(),
     terms=terms,
