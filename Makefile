@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/rollcall db upgrade
 	$(BIN)/rollcall serve
 
 test: $(STAMP)
