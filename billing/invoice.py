@@ -17,7 +17,9 @@ from billing.terms import Terms, UserPolicy
 from billing.usage import History, Usage, day_starts, measure
 from billing.wording import admin_line_description, admin_reason, users_line_description
 
-__all__ = ["History", "Invoice", "Line", "Terms", "UserPolicy", "compute_invoice"]
+__all__ = [
+    "History", "Invoice", "Line", "Terms", "UserPolicy", "compute_invoice", "invoice_from_usages",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +55,36 @@ def takes_seat(usage: Usage, policy: UserPolicy) -> bool:
 
 
 def compute_invoice(cycle: Cycle, terms: Terms, histories: Iterable[History]) -> Invoice:
+    """The reference path: apply the per-user rules to each history, then price."""
+    days = day_starts(cycle, terms.zone)
+    usages = ((h.key, h.name, measure(h, cycle, days)) for h in histories)
+    return invoice_from_usages(cycle, terms, usages, days_in_cycle=len(days) - 1)
+
+
+def invoice_from_usages(
+    cycle: Cycle, terms: Terms, usages: Iterable[tuple[str, str, Usage]], days_in_cycle: int
+) -> Invoice:
+    """Price a cycle from each user's usage `(email, full name, usage)`, in one pass.
+
+    The store computes usages in SQL for big organizations (store/usage.py); the rules
+    are those of `measure`.
+    """
     zone = terms.zone
-    days = day_starts(cycle, zone)
     users: list[str] = []
     user_days = 0
     admin_lines: list[tuple[Level, str, str]] = []  # (level, email, description)
-    for history in histories:
-        usage = measure(history, cycle, days)
+    for key, name, usage in usages:
         if takes_seat(usage, terms.user_policy):
-            users.append(history.key)
+            users.append(key)
             user_days += usage.active_days
         if usage.level > Level.NONE:
             reason = admin_reason(usage, cycle, zone)
-            description = admin_line_description(history.name, history.key, reason)
-            admin_lines.append((usage.level, history.key, description))
+            description = admin_line_description(name, key, reason)
+            admin_lines.append((usage.level, key, description))
     users.sort()
     admin_lines.sort(key=lambda line: (-line[0], line[1], line[2]))
     lines = (
-        _users_line(terms, len(users), user_days, len(days) - 1),
+        _users_line(terms, len(users), user_days, days_in_cycle),
         *(
             Line(description, 1, terms.admin_price(level), _round(terms, terms.admin_price(level)))
             for level, _, description in admin_lines

@@ -8,7 +8,7 @@ instant counts. Everything an invoice needs about a user comes from `measure`.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -98,12 +98,8 @@ def measure(history: History, cycle: Cycle, days: Sequence[datetime]) -> Usage:
     """Apply the per-user rules to one history; `days` comes from `day_starts(cycle, ...)`."""
     periods = held_periods(history, cycle)
     active = [period for period in periods if period.state and period.state.active]
-    active_days, last_day = 0, -1
     level, level_from, level_until = Level.NONE, None, None
     for period in active:
-        first = max(bisect_right(days, period.start) - 1, last_day + 1)
-        last_day = max(bisect_left(days, period.end) - 1, last_day)
-        active_days += max(last_day - first + 1, 0)  # a day counts once, however often
         held = period.state.billable_level
         if held > level:
             level, level_from = held, period.start
@@ -116,9 +112,24 @@ def measure(history: History, cycle: Cycle, days: Sequence[datetime]) -> Usage:
     return Usage(
         active_any_time=bool(active),
         active_at_end=bool(active) and active[-1].end == cycle.end,
-        active_days=active_days,
+        active_days=count_active_days(((p.start, p.end) for p in active), days),
         active_from=active[0].start if active else None,
         level=level,
         level_from=level_from,
         level_until=level_until,
     )
+
+
+def count_active_days(
+    stretches: Iterable[tuple[datetime, datetime]], days: Sequence[datetime]
+) -> int:
+    """Local days touched by the active stretches `[start, end)`, given in time order.
+
+    `days` comes from `day_starts`; a day counts once, however often it is touched.
+    """
+    active_days, last_day = 0, -1
+    for start, end in stretches:
+        first = max(bisect_right(days, start) - 1, last_day + 1)
+        last_day = max(bisect_left(days, end) - 1, last_day)
+        active_days += max(last_day - first + 1, 0)
+    return active_days

@@ -6,14 +6,14 @@ project keys, a live (not deleted) user's email case-insensitively, a Slack user
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    DateTime,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.types import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -39,7 +41,7 @@ LEVELS = ("view-only", "assistant", "super")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}  # noqa: RUF012
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}  # noqa: RUF012
 
 
 class Organization(Base):
@@ -149,6 +151,13 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_subject_at", "subject_user_id", "at", "id"),
         Index("ix_audit_at", "at"),
+        # Covers billing's fold of user states (store/usage.py) without touching the table.
+        Index(
+            "ix_audit_states",
+            "subject_user_id", "at", "id", "status_after", "level_after", "effective_after",
+            sqlite_where=text("status_after IS NOT NULL"),
+            postgresql_where=text("status_after IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -166,3 +175,46 @@ class AuditEvent(Base):
     status_after: Mapped[str | None] = mapped_column(String(12))
     level_after: Mapped[int | None] = mapped_column(SmallInteger)
     effective_after: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class BillingTerms(Base):
+    """Billing settings, versioned. The version with `effective_from` NULL governs from
+    the start; after the first final invoice a change becomes a new version effective
+    when the running cycle ends (DESIGN section 2). Prices are exact decimal strings."""
+
+    __tablename__ = "billing_terms"
+    __table_args__ = (
+        CheckConstraint("cycle IN ('monthly', 'fixed-30')", name="cycle"),
+        CheckConstraint(
+            "user_policy IN ('any-time', 'end-of-cycle', 'prorated')", name="user_policy"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[datetime | None] = mapped_column(unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    cycle: Mapped[str] = mapped_column(String(10))
+    anchor: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    user_price: Mapped[str] = mapped_column(String(24))
+    super_price: Mapped[str] = mapped_column(String(24))
+    assistant_price: Mapped[str] = mapped_column(String(24))
+    view_only_price: Mapped[str] = mapped_column(String(24))
+    user_policy: Mapped[str] = mapped_column(String(12))
+    recorded_at: Mapped[datetime]
+
+
+class Invoice(Base):
+    """A final invoice: one per cycle (the unique start), never changed afterwards
+    (database triggers refuse UPDATE and DELETE). Drafts are computed, not stored."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_start: Mapped[datetime] = mapped_column(unique=True)
+    cycle_end: Mapped[datetime]
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[str] = mapped_column(String(24))
+    active_users: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]]  # the invoice JSON of DESIGN section 7
+    finalized_at: Mapped[datetime]

@@ -58,3 +58,14 @@ def step_argv(step: dict[str, Any], first_admin: str | None) -> list[str]:
         return ["admins", "set", f["email"], f["level"], "--projects", scope, *actor]
     verb = {"remove_admin": "remove", "apply_now": "apply"}[action]
     return ["admins", verb, f["email"], *actor]
+
+
+def settings_argv(settings: dict[str, Any], actor: str) -> list[str]:
+    """`billing configure` for a scenario's settings."""
+    argv = ["billing", "configure", "--timezone", settings["timezone"], "--cycle",
+            settings["cycle"], "--anchor", str(settings["anchor"]), "--currency",
+            settings["currency"], "--user-price", str(settings["user_price"]),
+            "--user-policy", settings["user_policy"], "--actor", actor]
+    for level, price in settings["admin_prices"].items():
+        argv += ["--admin-price", f"{level}={price}"]
+    return argv

@@ -11,6 +11,7 @@ from typing import TextIO
 from billing.model import Level, Status
 from bot import services
 from bot.bootstrap import upgrade_schema
+from bot.cli import billing_commands
 from bot.errors import InvalidInput
 from bot.services import Context, Via
 
@@ -143,4 +144,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("admins", "remove"): _on_user(services.remove_admin),
     ("admins", "apply"): _on_user(services.apply_now),
     ("admins", "list"): _admin_list,
+    **billing_commands.HANDLERS,
 }

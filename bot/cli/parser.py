@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 LEVELS = ("super", "assistant", "view-only")
 STATUSES = ("active", "pending", "deactivated")
@@ -86,4 +87,34 @@ def build_parser() -> argparse.ArgumentParser:
     alist = admins.add_parser("list", help="list admins")
     _json(alist)
     _actor(alist, required=False)
+    billing = top.add_parser("billing", help="billing settings and invoices").add_subparsers(
+        dest="billing_command", required=True, metavar="ACTION")
+    conf = billing.add_parser("configure", help="change billing settings (SUPER, all projects)")
+    conf.add_argument("--timezone", metavar="TZ", help="IANA time zone, e.g. Europe/Paris")
+    conf.add_argument("--cycle", choices=("monthly", "fixed-30"))
+    conf.add_argument("--anchor", type=_date, metavar="DATE")
+    conf.add_argument("--currency", metavar="C")
+    conf.add_argument("--user-price", metavar="P")
+    conf.add_argument("--admin-price", action="append", default=[], metavar="LEVEL=P",
+                      help="repeat per level, e.g. --admin-price super=50.00")
+    conf.add_argument("--user-policy", choices=("any-time", "end-of-cycle", "prorated"))
+    _actor(conf)
+    preview = billing.add_parser("preview", help="the running cycle's estimate")
+    _json(preview)
+    _actor(preview, required=False)
+    inv = billing.add_parser("invoice", help="the invoice of the cycle containing DATE")
+    inv.add_argument("--cycle", type=_date, required=True, metavar="DATE")
+    _json(inv)
+    _actor(inv, required=False)
+    invs = billing.add_parser("invoices", help="final invoices and the running draft")
+    _json(invs)
+    _actor(invs, required=False)
+    billing.add_parser("close", help="finalize every ended cycle")
     return root
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-03-01") from None

@@ -1,0 +1,81 @@
+"""`rollcall billing ...`: settings, estimate, invoices, close."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from decimal import Decimal
+from typing import Any
+
+from billing.model import Level
+from billing.money import format_money
+from bot.errors import InvalidInput
+from bot.services import Context, Via
+from bot.services import billing as service
+
+
+def configure(args: argparse.Namespace, ctx: Context) -> str:
+    prices: dict[Level, str] = {}
+    for item in args.admin_price:
+        level, sep, price = item.partition("=")
+        try:
+            parsed = Level.parse(level)
+        except ValueError:
+            parsed = Level.NONE
+        if not sep or parsed is Level.NONE:
+            raise InvalidInput(f"--admin-price {item!r}: write LEVEL=PRICE, e.g. super=50.00.")
+        prices[parsed] = price
+    return service.configure_billing(
+        ctx, actor=args.actor, via=Via.CLI, timezone=args.timezone, cycle=args.cycle,
+        anchor=args.anchor, currency=args.currency, user_price=args.user_price,
+        admin_prices=prices or None, user_policy=args.user_policy,
+    )
+
+
+def render(doc: dict[str, Any]) -> str:
+    """An invoice as an admin reads it."""
+    cur = doc["currency"]
+    head = (f"{doc['status'].upper()} invoice {doc['cycle_start'][:10]} to "
+            f"{doc['cycle_end'][:10]} (end exclusive)")
+    def money(text: str) -> str:
+        return format_money(Decimal(text), cur)
+
+    lines = [f"  {ln['description']}: {ln['quantity']} x {money(ln['unit_price'])}"
+             f" = {money(ln['amount'])}" for ln in doc["lines"]]
+    return "\n".join([head, *lines, f"  Total: {format_money(Decimal(doc['total']), cur)}"])
+
+
+def preview(args: argparse.Namespace, ctx: Context) -> str:
+    doc = service.invoice_on(ctx, actor=args.actor).document
+    return json.dumps(doc, indent=2) if args.json else render(doc)
+
+
+def invoice(args: argparse.Namespace, ctx: Context) -> str:
+    doc = service.invoice_on(ctx, day=args.cycle, actor=args.actor).document
+    return json.dumps(doc, indent=2) if args.json else render(doc)
+
+
+def invoices(args: argparse.Namespace, ctx: Context) -> str:
+    docs = [v.document for v in service.invoices(ctx, actor=args.actor)]
+    if args.json:
+        return json.dumps(docs, indent=2)
+    return "\n".join(f"{d['cycle_start'][:10]}  {d['status']:<5}  {d['active_users']:>7} users"
+                     f"  {format_money(Decimal(d['total']), d['currency'])}" for d in docs)
+
+
+def close(args: argparse.Namespace, ctx: Context) -> str:
+    closed = service.close_due_cycles(ctx, via=Via.CLI)
+    if not closed:
+        return "No cycle is due; nothing to close."
+    return "\n".join(f"Closed {v.document['cycle_start'][:10]}: "
+                     f"{format_money(Decimal(v.document['total']), v.document['currency'])}"
+                     for v in closed)
+
+
+HANDLERS = {
+    ("billing", "configure"): configure,
+    ("billing", "preview"): preview,
+    ("billing", "invoice"): invoice,
+    ("billing", "invoices"): invoices,
+    ("billing", "close"): close,
+}

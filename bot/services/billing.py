@@ -1,0 +1,214 @@
+"""Billing services: settings, the running estimate, invoices, closing cycles, cost hints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from billing.cycles import Cycle, CycleRule, local_midnight
+from billing.model import Level
+from billing.money import currency_code, parse_price, round_money
+from billing.terms import Terms, UserPolicy
+from billing.wording import short_date
+from bot.errors import InvalidInput, NotFound
+from bot.rules import require_org_super, require_viewer
+from bot.services import billing_store as bs
+from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
+from store import repository
+from store.models import BillingTerms
+from store.models import Invoice as InvoiceRow
+
+LEVEL_COLUMNS = {Level.SUPER: "super_price", Level.ASSISTANT: "assistant_price",
+                 Level.VIEW_ONLY: "view_only_price"}
+
+
+@refusing("billing.configure")
+def configure_billing(
+    ctx: Context,
+    *,
+    actor: str,
+    via: Via,
+    timezone: str | None = None,
+    cycle: str | None = None,
+    anchor: date | None = None,
+    currency: str | None = None,
+    user_price: str | None = None,
+    admin_prices: dict[Level, str] | None = None,
+    user_policy: str | None = None,
+) -> str:
+    """Free to change until the first final invoice; then from the running cycle's end."""
+    changes = _validated(timezone, cycle, anchor, currency, user_price, admin_prices,
+                         user_policy)
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        require_org_super(who, "Changing billing settings")
+        org = repository.organization(session)
+        current = session.scalars(select(BillingTerms)).all()
+        if not bs.final_invoices(session):
+            base = next((r for r in current if r.effective_from is None), None)
+            if base is None:
+                base = bs.default_terms(org)
+                session.add(base)
+            session.execute(delete(BillingTerms).where(BillingTerms.effective_from.is_not(None)))
+            _apply(base, changes, now)
+            _check(base)
+            message = "Billing settings saved; they apply from the first cycle."
+        else:
+            vs = bs.versions(session, org)
+            running = bs.schedule_of(vs).cycle_containing(now)
+            in_force = max((r for r in current), key=lambda r: r.effective_from or org.created_at)
+            version = next((r for r in current if r.effective_from == running.end), None)
+            if version is None:
+                version = _copy(in_force, running.end)
+                session.add(version)
+            _apply(version, changes, now)
+            _check(version)
+            zone = vs[-1][2].zone
+            message = ("Billing settings saved; they take effect when the running cycle "
+                       f"ends, on {short_date(running.end, zone)}.")
+        record(session, at=now, via=via, action="billing.configure", actor=actor_user,
+               subject=None, before=None, reason=", ".join(f"{k}={v}" for k, v in changes.items()))
+    return message
+
+
+def _validated(timezone: str | None, cycle: str | None, anchor: date | None,
+               currency: str | None, user_price: str | None,
+               admin_prices: dict[Level, str] | None, user_policy: str | None) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    try:
+        if timezone is not None:
+            CycleRule(timezone=timezone, kind="monthly", anchor=date(2000, 1, 1))
+            changes["timezone"] = timezone
+        if cycle is not None:
+            CycleRule(timezone="UTC", kind=cycle, anchor=date(2000, 1, 1))
+            changes["cycle"] = cycle
+        if anchor is not None:
+            changes["anchor"] = anchor
+        if currency is not None:
+            changes["currency"] = currency_code(currency)
+        cur = changes.get("currency")
+        if user_price is not None:
+            changes["user_price"] = _price(user_price, cur)
+        for level, price in (admin_prices or {}).items():
+            changes[LEVEL_COLUMNS[level]] = _price(price, cur)
+        if user_policy is not None:
+            changes["user_policy"] = UserPolicy(user_policy).value
+    except (ValueError, KeyError, InvalidOperation) as exc:
+        raise InvalidInput(f"That billing setting is not valid: {exc}") from exc
+    if not changes:
+        raise InvalidInput("Say what to change, e.g. --user-price 10.00 or --timezone UTC.")
+    return changes
+
+
+def _price(text: str, currency: str | None) -> str:
+    """Exact, and written with the currency's minor unit: `50` -> `50.00`."""
+    price = parse_price(text, currency)
+    return str(round_money(price, currency)) if currency else str(price)
+
+
+def _apply(row: BillingTerms, changes: dict[str, Any], now: datetime) -> None:
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.recorded_at = now
+
+
+def _check(row: BillingTerms) -> None:
+    try:
+        Terms(currency=row.currency, user_price=Decimal(row.user_price),
+              admin_prices={lvl: Decimal(getattr(row, col)) for lvl, col in LEVEL_COLUMNS.items()},
+              user_policy=UserPolicy(row.user_policy), timezone=row.timezone)
+    except ValueError as exc:
+        raise InvalidInput(f"Those billing settings do not fit together: {exc}") from exc
+
+
+def _copy(row: BillingTerms, effective_from: datetime) -> BillingTerms:
+    fields = {c: getattr(row, c) for c in ("timezone", "cycle", "anchor", "currency",
+                                           "user_price", "user_policy", *LEVEL_COLUMNS.values())}
+    return BillingTerms(effective_from=effective_from, recorded_at=row.recorded_at, **fields)
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    document: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return self.document["status"] == "final"
+
+
+def _viewer(session: Any, actor: str | None) -> None:
+    if actor is not None:
+        require_viewer(load_actor(session, actor)[1])
+
+
+def invoice_on(ctx: Context, *, day: date | None = None, actor: str | None = None) -> InvoiceView:
+    """The invoice of the cycle containing `day` (a billing-zone date), or of now."""
+    with reading(ctx) as session:
+        _viewer(session, actor)
+        org = repository.organization(session)
+        vs = bs.versions(session, org)
+        schedule = bs.schedule_of(vs)
+        now = ctx.clock.now()
+        zone = bs.terms_for(vs, schedule, schedule.cycle_containing(now)).zone
+        at = now if day is None else local_midnight(zone, day)
+        cycle = schedule.cycle_containing(at)
+        first = schedule.cycle_containing(org.created_at)
+        if cycle.start < first.start:
+            raise NotFound("Rollcall did not exist yet in that cycle; pick a later date.")
+        if cycle.start > now:
+            raise NotFound("That cycle has not started yet; pick an earlier date.")
+        stored = bs.final_invoices(session).get(cycle.start)
+        if stored is not None:
+            return InvoiceView(stored.document)
+        terms = bs.terms_for(vs, schedule, cycle)
+        return InvoiceView(bs.document(bs.compute(session, cycle, terms), "draft", terms.zone))
+
+
+def invoices(ctx: Context, *, actor: str | None = None) -> list[InvoiceView]:
+    """Every final invoice, oldest first, then the running cycle's draft."""
+    with reading(ctx) as session:
+        _viewer(session, actor)
+        finals = [InvoiceView(r.document) for r in bs.final_invoices(session).values()]
+    return [*finals, invoice_on(ctx, actor=actor)]
+
+
+def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
+    """Finalize every ended cycle without a final invoice, oldest first, one transaction
+    each. Two closers at once still make one invoice per cycle (the unique cycle start)."""
+    closed = []
+    while True:
+        try:
+            with writing(ctx) as (session, now):
+                org = repository.organization(session)
+                vs = bs.versions(session, org)
+                schedule = bs.schedule_of(vs)
+                finals = bs.final_invoices(session)
+                due = next((c for c in schedule.cycles_between(org.created_at, now)
+                            if c.end <= now and c.start not in finals), None)
+                if due is None:
+                    return closed
+                terms = bs.terms_for(vs, schedule, due)
+                doc = bs.document(bs.compute(session, due, terms), "final", terms.zone)
+                session.add(InvoiceRow(cycle_start=due.start, cycle_end=due.end,
+                                       currency=terms.currency, total=doc["total"],
+                                       active_users=doc["active_users"], document=doc,
+                                       finalized_at=now))
+                session.flush()
+                record(session, at=now, via=via, action="billing.close", actor=None,
+                       subject=None, before=None, reason=doc["cycle_start"])
+            closed.append(InvoiceView(doc))
+        except IntegrityError:
+            continue  # another closer finalized it first: look for the next one
+
+
+def cycle_of(ctx: Context, at: datetime) -> tuple[Cycle, Terms]:
+    with reading(ctx) as session:
+        vs = bs.versions(session, repository.organization(session))
+        schedule = bs.schedule_of(vs)
+        cycle = schedule.cycle_containing(at)
+        return cycle, bs.terms_for(vs, schedule, cycle)

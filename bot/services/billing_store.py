@@ -1,0 +1,103 @@
+"""Billing over the store: the terms in force, the cycle calendar, invoices as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.cycles import Cycle, CycleRule
+from billing.invoice import Invoice, invoice_from_usages
+from billing.model import Level
+from billing.schedule import CycleSchedule
+from billing.terms import Terms, UserPolicy
+from billing.usage import count_active_days, day_starts
+from store import usage as usage_sql
+from store.models import BillingTerms, Organization
+from store.models import Invoice as InvoiceRow
+
+Version = tuple[datetime, CycleRule, Terms]
+
+
+def versions(session: Session, org: Organization) -> list[Version]:
+    """Every settings version as (effective from, cycle rule, terms), oldest first."""
+    rows = session.scalars(select(BillingTerms)).all() or [default_terms(org)]
+    out = []
+    for row in rows:
+        rule = CycleRule(timezone=row.timezone, kind=row.cycle, anchor=row.anchor)
+        terms = Terms(
+            currency=row.currency,
+            user_price=Decimal(row.user_price),
+            admin_prices={Level.SUPER: Decimal(row.super_price),
+                          Level.ASSISTANT: Decimal(row.assistant_price),
+                          Level.VIEW_ONLY: Decimal(row.view_only_price)},
+            user_policy=UserPolicy(row.user_policy),
+            timezone=row.timezone,
+        )
+        out.append((row.effective_from or org.created_at, rule, terms))
+    return sorted(out, key=lambda v: v[0])
+
+
+def default_terms(org: Organization) -> BillingTerms:
+    """Until configured: UTC, monthly from the day the organization was created, USD, free."""
+    return BillingTerms(
+        effective_from=None, timezone="UTC", cycle="monthly", anchor=org.created_at.date(),
+        currency="USD", user_price="0", super_price="0", assistant_price="0",
+        view_only_price="0", user_policy="any-time", recorded_at=org.created_at,
+    )
+
+
+def schedule_of(vs: list[Version]) -> CycleSchedule:
+    return CycleSchedule((at, rule) for at, rule, _ in vs)
+
+
+def terms_for(vs: list[Version], schedule: CycleSchedule, cycle: Cycle) -> Terms:
+    """The terms of the version whose rule cuts this cycle."""
+    chosen = vs[0][2]
+    for at, _, terms in vs[1:]:
+        if schedule.cycle_containing(at).end <= cycle.start:
+            chosen = terms
+    return chosen
+
+
+def compute(session: Session, cycle: Cycle, terms: Terms) -> Invoice:
+    days = day_starts(cycle, terms.zone)
+    usages = usage_sql.cycle_usage(session, cycle)
+    if terms.user_policy is UserPolicy.PRORATED:
+        active_days = {
+            uid: count_active_days(((s, e) for _, s, e, active in rows if active), days)
+            for uid, rows in groupby(usage_sql.held_states(session, cycle), key=lambda r: r[0])
+        }
+        usages = ((uid, key, name, replace(u, active_days=active_days.get(uid, 0)))
+                  for uid, key, name, u in list(usages))
+    return invoice_from_usages(cycle, terms, ((k, n, u) for _, k, n, u in usages),
+                               days_in_cycle=len(days) - 1)
+
+
+def document(invoice: Invoice, status: str, zone: Any) -> dict[str, Any]:
+    """The invoice JSON of DESIGN section 7; instants carry the billing zone's offset."""
+    return {
+        "cycle_start": invoice.cycle.start.astimezone(zone).isoformat(),
+        "cycle_end": invoice.cycle.end.astimezone(zone).isoformat(),
+        "status": status,
+        "currency": invoice.currency,
+        "active_users": invoice.active_users,
+        "users": list(invoice.users),
+        "admins": {email: level.label for email, level in invoice.admins.items()},
+        "lines": [
+            {"description": line.description, "quantity": line.quantity,
+             "unit_price": str(line.unit_price), "amount": str(line.amount)}
+            for line in invoice.lines
+        ],
+        "total": str(invoice.total),
+    }
+
+
+def final_invoices(session: Session) -> dict[datetime, InvoiceRow]:
+    rows = session.scalars(select(InvoiceRow).order_by(InvoiceRow.cycle_start))
+    return {row.cycle_start: row for row in rows}
