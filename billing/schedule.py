@@ -25,24 +25,30 @@ class CycleSchedule:
         ordered = sorted(versions, key=lambda version: require_aware(version[0]))
         if not ordered:
             raise ValueError("A cycle schedule needs at least one rule.")
-        # Eras: (instant from which the rule cuts the cycles, rule); None means "always".
-        self._eras: list[tuple[datetime | None, CycleRule]] = [(None, ordered[0][1])]
-        for effective_from, rule in ordered[1:]:
+        # Eras: (instant from which the rule cuts the cycles, rule, index of the version in
+        # time order); None means "always".
+        self._eras: list[tuple[datetime | None, CycleRule, int]] = [(None, ordered[0][1], 0)]
+        for index, (effective_from, rule) in enumerate(ordered[1:], 1):
             switch = self.cycle_containing(effective_from).end
             while self._eras[-1][0] is not None and self._eras[-1][0] >= switch:
                 self._eras.pop()  # an earlier change waiting for the same boundary
-            self._eras.append((switch, rule))
+            self._eras.append((switch, rule, index))
 
     def rule_at(self, instant: datetime) -> CycleRule:
         """The rule that cuts the cycle containing `instant`."""
         return self._era_at(instant)[1]
 
-    def _era_at(self, instant: datetime) -> tuple[datetime | None, CycleRule]:
+    def version_at(self, instant: datetime) -> int:
+        """Index (in time order) of the version governing the cycle containing `instant`,
+        so the store can price that cycle with the same version's terms."""
+        return self._era_at(instant)[2]
+
+    def _era_at(self, instant: datetime) -> tuple[datetime | None, CycleRule, int]:
         require_aware(instant)
         return next(era for era in reversed(self._eras) if era[0] is None or era[0] <= instant)
 
     def cycle_containing(self, instant: datetime) -> Cycle:
-        switch, rule = self._era_at(instant)
+        switch, rule, _ = self._era_at(instant)
         cycle = cycle_containing(rule, instant)
         if switch is not None and cycle.start < switch:
             return Cycle(switch, cycle.end)  # the transition cycle

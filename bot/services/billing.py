@@ -59,18 +59,19 @@ def configure_billing(
             _check(base)
             message = "Billing settings saved; they apply from the first cycle."
         else:
+            # a new version recorded now takes effect when the running cycle ends; a later
+            # change within the same cycle builds on (and replaces) the waiting one
             vs = bs.versions(session, org)
             running = bs.schedule_of(vs).cycle_containing(now)
-            in_force = max((r for r in current), key=lambda r: r.effective_from or org.created_at)
-            version = next((r for r in current if r.effective_from == running.end), None)
-            if version is None:
-                version = _copy(in_force, running.end)
-                session.add(version)
+            latest = max(current, key=lambda r: r.effective_from or org.created_at)
+            waiting = latest.effective_from is not None and latest.effective_from >= running.start
+            version = latest if waiting else _copy(latest, now)
+            version.effective_from = now
+            session.add(version)
             _apply(version, changes, now)
             _check(version)
-            zone = vs[-1][2].zone
             message = ("Billing settings saved; they take effect when the running cycle "
-                       f"ends, on {short_date(running.end, zone)}.")
+                       f"ends, on {short_date(running.end, vs[-1][2].zone)}.")
         record(session, at=now, via=via, action="billing.configure", actor=actor_user,
                subject=None, before=None, reason=", ".join(f"{k}={v}" for k, v in changes.items()))
     return message

@@ -58,11 +58,7 @@ def schedule_of(vs: list[Version]) -> CycleSchedule:
 
 def terms_for(vs: list[Version], schedule: CycleSchedule, cycle: Cycle) -> Terms:
     """The terms of the version whose rule cuts this cycle."""
-    chosen = vs[0][2]
-    for at, _, terms in vs[1:]:
-        if schedule.cycle_containing(at).end <= cycle.start:
-            chosen = terms
-    return chosen
+    return vs[schedule.version_at(cycle.start)][2]
 
 
 def compute(session: Session, cycle: Cycle, terms: Terms) -> Invoice:
