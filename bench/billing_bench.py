@@ -152,7 +152,7 @@ def _user_path(rng: random.Random, uid: int, created: int, k: int, admin: bool,
                 action, actor = "user.login", uid
         else:  # active
             r = rng.random()
-            if r < (0.01 if lvl or eff else 0.06):
+            if r < (0.003 if lvl or eff else 0.06):
                 action, status, lvl, eff = "user.deactivate", "deactivated", 0, 0
             else:
                 action, actor = "user.login", uid
@@ -173,7 +173,7 @@ def generate(n_users: int, n_admins: int, n_events: int, seed: int) -> tuple[lis
     for uid in uids:  # 30% from day one, the rest joining over the year
         created[uid] = 1 if rng.random() < 0.3 else rng.randrange(1, end - 86_400_000_000)
     admins = set(rng.sample(uids, n_admins - 1))
-    deleted = {uid for uid in uids if rng.random() < 0.05}
+    deleted = {uid for uid in uids if uid not in admins and rng.random() < 0.05}
     sam_logins = 200
     # every user has the create; the rest spread in proportion to each user's lifetime
     counts = Counter({uid: 1 for uid in uids})

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TextIO
 
 from billing.model import Level, Status
+from billing.money import format_money
 from bot import services
 from bot.bootstrap import upgrade_schema
 from bot.cli import billing_commands
 from bot.errors import InvalidInput
 from bot.services import Context, Via
+from bot.services.hints import level_hint
 
 CLI = Via.CLI
 Handler = Callable[[argparse.Namespace, Context], str]
@@ -91,6 +93,13 @@ def _import(args: argparse.Namespace, ctx: Context) -> str:
                                "problems": [{"row": n, "problem": p} for n, p in report.problems]})
         else:
             text = report.text() or f"All {report.checked} rows are valid; nothing was changed."
+            seats = sum(r.status is Status.ACTIVE for r in report.rows)
+            if seats and not report.problems:
+                hint = level_hint(ctx, email=None, level=Level.NONE)
+                cur = hint.currency
+                text += (f"\nImporting {seats} active users: this cycle "
+                         f"{format_money(hint.this_cycle * seats, cur)}, next cycle "
+                         f"{format_money(hint.next_cycle * seats, cur)}.")
         if report.problems:
             raise InvalidInput(f"{text}\nDry run: nothing was changed.")
         return text
@@ -103,6 +112,8 @@ def _export(args: argparse.Namespace, ctx: Context) -> str:
 
 
 def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
+    if args.dry_run:
+        return level_hint(ctx, email=args.email, level=Level.parse(args.level)).message
     scope = args.projects.strip()
     projects = None if scope.lower() == "all" else [k for k in scope.split(",") if k.strip()]
     return services.set_admin(ctx, actor=args.actor, via=CLI, email=args.email,

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     aset.add_argument("email")
     aset.add_argument("level", choices=LEVELS)
     aset.add_argument("--projects", default="all", metavar="all|KEY,KEY")
+    aset.add_argument("--dry-run", action="store_true",
+                      help="show the cost hint only; change nothing")
     _actor(aset)
     for name, text in (("remove", "remove an admin role"), ("apply", "apply a pending change now")):
         cmd = admins.add_parser(name, help=text)
