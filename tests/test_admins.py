@@ -201,3 +201,11 @@ def test_deactivating_with_a_pending_removal_drops_the_role(ctx):
     services.remove_admin(ctx, actor=SAM, via=CLI, email=LEE)
     services.deactivate_user(ctx, actor=SAM, via=CLI, email=LEE)
     assert [a.email for a in services.list_admins(ctx)] == [SAM]
+
+
+def test_removing_a_role_that_was_never_applied_removes_it_at_once(ctx):
+    add(ctx, LEE)
+    set_level(ctx, LEE, Level.SUPER)
+    out = services.remove_admin(ctx, actor=SAM, via=CLI, email=LEE)
+    assert not out.user.is_admin and "next login" not in out.message
+    assert [a.email for a in services.list_admins(ctx)] == [SAM]

@@ -1,17 +1,20 @@
 """Billing over the store: settings versions, closing cycles once, immutable invoices."""
 
+import contextlib
 import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
 from billing.model import Level
 from bot import services
 from bot.bootstrap import bootstrap
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
 from bot.services import Via
 from bot.services import billing as billing_service
 from bot.settings import Settings
@@ -181,3 +184,40 @@ def test_two_closers_in_two_processes(priced, clock, database_url):
     assert len(billing_service.close_due_cycles(a, via=Via.SCHEDULER)) == 1
     assert billing_service.close_due_cycles(priced, via=Via.SCHEDULER) == []
     a.uow.engine.dispose()
+
+
+ACTIONS = st.lists(st.tuples(
+    st.integers(1, 40 * 24),  # hours after the close
+    st.sampled_from(["add", "deactivate", "super", "remove", "price", "login"]),
+    st.integers(0, 3),
+), max_size=8)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=ACTIONS)
+def test_a_finalized_invoice_never_changes_whatever_happens_later(priced, clock, actions):
+    clock.set("2025-03-01T00:00:00Z")
+    billing_service.close_due_cycles(priced, via=CLI)
+    february = billing_service.invoice_on(priced, day=date(2025, 2, 1)).document
+    for hours, action, n in sorted(actions):
+        clock.set("2025-03-01T00:00:00Z")
+        clock.advance(hours=hours)
+        email = f"p{n}@example.com"
+        with contextlib.suppress(RollcallError):
+            if action == "add":
+                services.create_user(priced, actor=SAM, via=CLI, email=email, first_name="P",
+                                     last_name=str(n))
+            elif action == "deactivate":
+                services.deactivate_user(priced, actor=SAM, via=CLI, email=email,
+                                         remove_admin=True)
+            elif action == "super":
+                services.set_admin(priced, actor=SAM, via=CLI, email=email, level=Level.SUPER)
+            elif action == "remove":
+                services.remove_admin(priced, actor=SAM, via=CLI, email=email)
+            elif action == "login":
+                services.login(priced, via=CLI, email=email)
+            else:
+                configure(priced, user_price=str(n * 7))
+        billing_service.close_due_cycles(priced, via=CLI)
+    assert billing_service.invoice_on(priced, day=date(2025, 2, 1)).document == february

@@ -82,14 +82,19 @@ def remove_admin(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
             return Outcome(before, False, f"{before.name}'s admin role is already being "
                                           "removed; it goes at their next login.")
         was_super = is_org_super(user)
-        user.grant.level = None
-        user.grant.changed_at = now
+        if user.grant.effective_level is None:
+            user.grant = None  # never applied: nothing to wait for
+        else:
+            user.grant.level = None
+            user.grant.changed_at = now
         keep_an_org_super(session, user, was_super, "remove their admin role")
         record(session, at=now, via=via, action="admin.remove", actor=actor_user,
                subject=user, before=before)
         after = user_view(user)
-    return Outcome(after, True, f"{after.name}'s admin role is removed; it applies at their "
-                                "next login (or `admins apply`).")
+    if after.is_admin:
+        return Outcome(after, True, f"{after.name}'s admin role is removed; it applies at "
+                                    "their next login (or `admins apply`).")
+    return Outcome(after, True, f"{after.name}'s admin role is removed.")
 
 
 def _apply_pending(user: User, now: datetime) -> bool:
