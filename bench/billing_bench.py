@@ -17,7 +17,12 @@ one warm-up:
 - close: `close_due_cycles(ctx)` with exactly one cycle due (November), on a fresh copy of
   the database file per repetition (final invoices are immutable by trigger);
 - floor: one SQL aggregate over the same rows (`audit_events` states before the running
-  cycle's end, grouped by user), fetched fully.
+  cycle's end, grouped by user), fetched fully;
+- the preview and the close again with the prototype fold of bench/usage_prototype.py,
+  checking that the invoices are identical.
+
+Peak RSS is per phase (VmHWM, reset through /proc/self/clear_refs). Results are printed
+and written to bench/last_results.json; docs/benchmarks.md discusses them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import AdminGrant, Organization, Project, User
+from store.models import AdminGrant, Membership, Organization, Project, User
 
 
 def organization(session: Session) -> Organization | None:
@@ -57,3 +57,41 @@ def admins(session: Session) -> Sequence[User]:
     return session.scalars(
         select(User).join(AdminGrant).where(User.status != "deleted").order_by(User.email_key)
     ).all()
+
+
+def users_page(
+    session: Session,
+    *,
+    status: str | None,
+    scope_keys: frozenset[str] | None,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 20,
+) -> list[User]:
+    """One page of live users ordered by email, after or before a key (keyset paging).
+
+    `scope_keys` None means every user; otherwise members of those projects only.
+    """
+    query = select(User).where(User.status != "deleted")
+    if status is not None:
+        query = query.where(User.status == status)
+    if scope_keys is not None:
+        members = (select(Membership.user_id).join(Project)
+                   .where(Project.key.in_(scope_keys)))
+        query = query.where(User.id.in_(members))
+    if before is not None:
+        rows = session.scalars(query.where(User.email_key < before)
+                               .order_by(User.email_key.desc()).limit(limit)).all()
+        return list(reversed(rows))
+    if after is not None:
+        query = query.where(User.email_key > after)
+    return list(session.scalars(query.order_by(User.email_key).limit(limit)))
+
+
+def count_users(session: Session, *, status: str, scope_keys: frozenset[str] | None) -> int:
+    query = select(func.count()).select_from(User).where(User.status == status)
+    if scope_keys is not None:
+        members = (select(Membership.user_id).join(Project)
+                   .where(Project.key.in_(scope_keys)))
+        query = query.where(User.id.in_(members))
+    return session.scalar(query) or 0

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
 from billing.model import Status
+from bot.errors import PermissionDenied
 from bot.rules import require_viewer
-from bot.services.context import Context, load_actor, reading
+from bot.services.context import Context, find_user, load_actor, reading
 from bot.services.views import UserView, user_view
 from store import repository
+from store.models import AuditEvent
 
 
 def list_users(
@@ -34,3 +42,71 @@ def list_admins(ctx: Context, *, actor: str | None = None) -> list[UserView]:
     require_viewer(who)
     return [v for v in views if (v.scope is not None and who.scope.covers(v.scope))
             or who.scope.includes_user(v.projects)]
+
+
+@dataclass(frozen=True)
+class UsersPage:
+    users: list[UserView]
+    total_active: int
+    has_before: bool
+    has_after: bool
+
+
+def users_page(
+    ctx: Context,
+    *,
+    actor: str,
+    status: Status | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 20,
+) -> UsersPage:
+    """A page of the users the actor may see, with the active total in their scope."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        require_viewer(who)
+        keys = None if who.scope.all else who.scope.keys
+        code = status and status.value
+        rows = repository.users_page(session, status=code, scope_keys=keys, after=after,
+                                     before=before, limit=limit + 1)
+        more = len(rows) > limit
+        rows = (rows[1:] if before is not None else rows[:limit]) if more else rows
+        users = [user_view(u) for u in rows]
+        total = repository.count_users(session, status="active", scope_keys=keys)
+    has_before = (before is not None and more) or after is not None
+    has_after = (after is not None and more) or before is not None or (
+        after is None and before is None and more)
+    return UsersPage(users, total, has_before, has_after)
+
+
+def show_user(ctx: Context, *, actor: str, email: str) -> UserView:
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        require_viewer(who)
+        view = user_view(find_user(session, email))
+    if not who.scope.includes_user(view.projects):
+        raise PermissionDenied(f"{view.name} is outside your scope ({who.scope.describe()}).")
+    return view
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    action: str
+    outcome: str
+    actor: str | None
+    via: str
+    reason: str | None
+    after: dict[str, Any] | None
+
+
+def user_history(ctx: Context, *, actor: str, email: str, limit: int = 20) -> list[HistoryEntry]:
+    """The latest audit events about a user (their own logins, changes, refusals)."""
+    view = show_user(ctx, actor=actor, email=email)
+    with reading(ctx) as session:
+        user = find_user(session, view.email)
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.subject_user_id == user.id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+        return [HistoryEntry(e.at, e.action, e.outcome, e.actor, e.via, e.reason, e.after)
+                for e in rows]

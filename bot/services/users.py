@@ -107,6 +107,8 @@ def _change_status(
             else:
                 refuse_admin_removal_by_status(user, action)
         user.status = target.value
+        if target is Status.DELETED:
+            user.slack_user_id = None  # the Slack account may come back as a new user
         keep_an_org_super(session, user, was_super, f"{action} them")
         record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
                subject=user, before=before)

@@ -1,0 +1,185 @@
+"""Block Kit, as pure functions of plain values (tests compare dicts and validate them
+with slack_sdk's models). Limits: 50 blocks a message, 3000 characters a text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from billing.model import Level, Status
+from billing.money import format_money
+from bot.services.queries import HistoryEntry, UsersPage
+from bot.services.views import UserView
+
+Block = dict[str, Any]
+TEXT_LIMIT = 3000
+
+
+def text_block(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
+
+
+def chunks(lines: Iterable[str], limit: int = TEXT_LIMIT) -> list[Block]:
+    """Sections of whole lines, each within the text limit."""
+    blocks, current = [], ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + 1 + len(line) > limit:
+            blocks.append(text_block(current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(text_block(current))
+    return blocks
+
+
+def message(text: str) -> dict[str, Any]:
+    return {"text": text[:TEXT_LIMIT], "blocks": [text_block(text)]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None,
+            confirm: tuple[str, str] | None = None) -> Block:
+    button: Block = {"type": "button", "text": {"type": "plain_text", "text": text},
+                     "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "mrkdwn", "text": confirm[0][:300]},
+            "confirm": {"type": "plain_text", "text": confirm[1]},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        }
+    return button
+
+
+def _status_words(user: UserView) -> str:
+    words = [user.status.value]
+    if user.is_admin:
+        words.append(user.level.title if user.level else "admin role ending")
+        if user.pending:
+            words.append("change pending")
+    return " · ".join(words)
+
+
+def user_row(user: UserView) -> list[Block]:
+    projects = ", ".join(user.projects) or "no project"
+    line = f"*{user.name}* ({user.email}) · {_status_words(user)} · {projects}"
+    buttons = []
+    if user.status is not Status.ACTIVE:
+        buttons.append(_button("Activate", "user_activate", user.email, "primary",
+                               (f"Activate {user.name}? They take a seat from now.", "Activate")))
+    if user.status is not Status.DEACTIVATED:
+        buttons.append(_button("Deactivate", "user_deactivate", user.email, None,
+                               (f"Deactivate {user.name}? Billing stops from the next cycle.",
+                                "Deactivate")))
+    buttons.append(_button("Delete", "user_delete", user.email, "danger",
+                           (f"Delete {user.name}? They disappear from lists; their email "
+                            "becomes free.", "Delete")))
+    if not user.is_admin and user.status is not Status.DEACTIVATED:
+        buttons.append(_button("Make admin", "user_make_admin", user.email))
+    return [text_block(line), {"type": "actions", "elements": buttons}]
+
+
+def users_page(page: UsersPage, status: str) -> dict[str, Any]:
+    """Header, one row (section + buttons) per user, then Previous/Next."""
+    blocks: list[Block] = [text_block(f"*Total Active Users: {page.total_active}*"),
+                           {"type": "divider"}]
+    for user in page.users:
+        blocks += user_row(user)
+    if not page.users:
+        blocks.append(text_block("No users to show here."))
+    nav = []
+    if page.has_before and page.users:
+        nav.append(_button("Previous", "users_page_previous",
+                           json.dumps({"s": status, "before": page.users[0].email.casefold()})))
+    if page.has_after and page.users:
+        nav.append(_button("Next", "users_page_next",
+                           json.dumps({"s": status, "after": page.users[-1].email.casefold()})))
+    if nav:
+        blocks.append({"type": "actions", "elements": nav})
+    return {"text": f"Total Active Users: {page.total_active}", "blocks": blocks}
+
+
+def user_card(user: UserView) -> dict[str, Any]:
+    scope = user.scope.describe() if user.scope else "-"
+    lines = [f"*{user.name}* ({user.email})", f"Status: {user.status.value}",
+             f"Projects: {', '.join(user.projects) or 'none'}"]
+    if user.is_admin:
+        level = user.level.title if user.level else "none (removal pending)"
+        applied = user.effective_level.title if user.effective_level else "not yet"
+        lines += [f"Admin level: {level} · applied: {applied}", f"Scope: {scope}"]
+    return {"text": f"{user.name} ({user.email})", "blocks": [text_block("\n".join(lines))]}
+
+
+def admins_list(admins: Sequence[UserView]) -> dict[str, Any]:
+    lines = []
+    for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY, Level.NONE):
+        group = [a for a in admins if a.level is level]
+        if not group:
+            continue
+        lines.append(f"*{level.title if level else 'Role being removed'}* ({len(group)})")
+        for a in group:
+            pending = (f" · pending until next login (now {a.effective_level.title or 'none'})"
+                       if a.pending else "")
+            lines.append(f"• {a.name} ({a.email}) · {a.scope.describe()}{pending}")
+    blocks = chunks(lines or ["No admins."])[:50]
+    return {"text": f"{len(admins)} admins", "blocks": blocks}
+
+
+def history(email: str, entries: Sequence[HistoryEntry]) -> dict[str, Any]:
+    lines = [f"*History of {email}* (latest first)"]
+    for e in entries:
+        who = f" by {e.actor}" if e.actor else ""
+        why = f": {e.reason}" if e.reason else ""
+        refused = " (refused)" if e.outcome == "refused" else ""
+        lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC {e.action}{refused}{who} via {e.via}{why}")
+    return {"text": f"History of {email}", "blocks": chunks(lines)[:50]}
+
+
+def invoice(doc: dict[str, Any]) -> dict[str, Any]:
+    cur = doc["currency"]
+
+    def money(text: str) -> str:
+        return format_money(Decimal(text), cur)
+
+    kind = "Estimate (draft)" if doc["status"] == "draft" else "Final invoice"
+    head = (f"*{kind}* for the cycle {doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}"
+            f" · *{money(doc['total'])}*")
+    lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
+             f"{money(ln['amount'])}" for ln in doc["lines"]]
+    blocks = [text_block(head), *chunks(lines)][:50]
+    return {"text": f"{kind}: {money(doc['total'])}", "blocks": blocks}
+
+
+def invoices(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    lines = [f"• {d['cycle_start'][:10]} · {d['status']} · {d['active_users']} users · "
+             f"{format_money(Decimal(d['total']), d['currency'])}" for d in docs]
+    return {"text": "Invoices", "blocks": [text_block("*Invoices*"), *chunks(lines)][:50]}
+
+
+def cost_hint(message_text: str, change: dict[str, Any]) -> dict[str, Any]:
+    """The hint before an admin change commits, with Confirm and Cancel."""
+    value = json.dumps(change)
+    return {"text": message_text, "blocks": [
+        text_block(message_text),
+        {"type": "actions", "elements": [
+            _button("Confirm", "admin_set_confirm", value, "primary"),
+            _button("Cancel", "admin_set_cancel", "cancel"),
+        ]},
+    ]}
+
+
+def remove_and_deactivate(message_text: str, email: str, verb: str) -> dict[str, Any]:
+    """Invariant 2's refusal, with the one button that does both steps."""
+    action = "user_remove_admin_and_deactivate" if verb == "deactivate" else (
+        "user_remove_admin_and_delete")
+    label = f"Remove admin role and {verb}"
+    return {"text": message_text, "blocks": [
+        text_block(message_text),
+        {"type": "actions", "elements": [_button(label[:75], action, email, "danger",
+                                                 (f"{label}?", "Do both"))]},
+    ]}
