@@ -71,17 +71,22 @@ def require_user_manager(actor: Actor, user_projects: Iterable[str], who: str) -
     For a user being created, every project must be in the actor's scope, so an
     assistant cannot place people in projects it does not manage.
     """
-    if actor.acting_level < Level.ASSISTANT:
-        raise PermissionDenied(
-            f"{actor.name} is {_level_words(actor)}; managing users needs ASSISTANT or SUPER. "
-            "Ask an ASSISTANT or SUPER admin to do it."
-        )
+    require_manager_level(actor)
     keys = frozenset(user_projects)
     if not actor.scope.includes_user(keys) or not actor.scope.covers(Scope(all=False, keys=keys)):
         where = ", ".join(sorted(keys)) or "no project"
         raise PermissionDenied(
             f"{who} ({where}) is outside {actor.name}'s scope ({actor.scope.describe()}). "
             "Ask an admin whose scope covers it."
+        )
+
+
+def require_manager_level(actor: Actor) -> None:
+    """Managing users at all needs ASSISTANT or SUPER (scope is checked per user)."""
+    if actor.acting_level < Level.ASSISTANT:
+        raise PermissionDenied(
+            f"{actor.name} is {_level_words(actor)}; managing users needs ASSISTANT or SUPER. "
+            "Ask an ASSISTANT or SUPER admin to do it."
         )
 
 

@@ -218,3 +218,17 @@ class Invoice(Base):
     active_users: Mapped[int] = mapped_column(Integer)
     document: Mapped[dict[str, Any]]  # the invoice JSON of DESIGN section 7
     finalized_at: Mapped[datetime]
+
+
+class CycleState(Base):
+    """A checkpoint of history: every user's state at a closed cycle's end, written when
+    the cycle is finalized (store/usage.py). It is derived from the audit, never edited,
+    and lets billing fold one cycle's events instead of all history."""
+
+    __tablename__ = "cycle_states"
+
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    effective: Mapped[int] = mapped_column(SmallInteger)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 
 from billing.cycles import Cycle
 from billing.invoice import compute_invoice
@@ -14,7 +14,8 @@ from billing.model import Change, Level, State, Status
 from billing.terms import Terms, UserPolicy
 from billing.usage import History
 from bot.services import billing_store
-from store.models import AuditEvent, User
+from store import usage
+from store.models import AuditEvent, CycleState, User
 
 CYCLE = Cycle(datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 BASE = datetime(2025, 2, 20, tzinfo=UTC)
@@ -38,11 +39,14 @@ def _histories(users):
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(users=st.lists(USER, min_size=1, max_size=5),
-       policy=st.sampled_from(list(UserPolicy)))
-def test_sql_and_reference_agree(ctx, users, policy):
+       policy=st.sampled_from(list(UserPolicy)), checkpoint=st.booleans())
+def test_sql_and_reference_agree(ctx, users, policy, checkpoint):
+    """With `checkpoint`, the fold starts from the states stored at the cycle's start (as
+    after closing the cycle before), otherwise from all history."""
     terms = Terms("USD", user_price=Decimal(10), admin_prices=PRICES, user_policy=policy)
     with ctx.uow as uow:
         s = uow.session
+        s.execute(delete(CycleState))
         s.execute(delete(AuditEvent).where(AuditEvent.subject_user_id > 1))
         s.execute(delete(User).where(User.id > 1))
         for n, events in enumerate(users):
@@ -56,7 +60,12 @@ def test_sql_and_reference_agree(ctx, users, policy):
                  "level_after": int(st_.assigned), "effective_after": int(st_.effective)}
                 for off, st_ in events])
         s.execute(delete(AuditEvent).where(AuditEvent.subject_user_id == 1))  # sam: no noise
+        s.execute(delete(CycleState))
+        if checkpoint:
+            usage.write_checkpoint(s, CYCLE.start, since=None)
         uow.commit()
+        assert usage.has_checkpoint(s, CYCLE.start) == (checkpoint and bool(s.scalar(
+            select(func.count()).select_from(CycleState))))
         sql = billing_store.compute(uow.session, CYCLE, terms)
     reference = compute_invoice(CYCLE, terms, _histories(users))
     assert sql.lines == reference.lines

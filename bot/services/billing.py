@@ -20,6 +20,7 @@ from bot.rules import require_org_super, require_viewer
 from bot.services import billing_store as bs
 from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
 from store import repository
+from store import usage as usage_sql
 from store.models import BillingTerms
 from store.models import Invoice as InvoiceRow
 
@@ -49,7 +50,7 @@ def configure_billing(
         require_org_super(who, "Changing billing settings")
         org = repository.organization(session)
         current = session.scalars(select(BillingTerms)).all()
-        if not bs.final_invoices(session):
+        if not bs.final_cycle_starts(session):
             base = next((r for r in current if r.effective_from is None), None)
             if base is None:
                 base = bs.default_terms(org)
@@ -163,7 +164,7 @@ def invoice_on(ctx: Context, *, day: date | None = None, actor: str | None = Non
             raise NotFound("Rollcall did not exist yet in that cycle; pick a later date.")
         if cycle.start > now:
             raise NotFound("That cycle has not started yet; pick an earlier date.")
-        stored = bs.final_invoices(session).get(cycle.start)
+        stored = bs.final_invoice(session, cycle.start)
         if stored is not None:
             return InvoiceView(stored.document)
         terms = bs.terms_for(vs, schedule, cycle)
@@ -174,7 +175,7 @@ def invoices(ctx: Context, *, actor: str | None = None) -> list[InvoiceView]:
     """Every final invoice, oldest first, then the running cycle's draft."""
     with reading(ctx) as session:
         _viewer(session, actor)
-        finals = [InvoiceView(r.document) for r in bs.final_invoices(session).values()]
+        finals = [InvoiceView(doc) for doc in bs.final_documents(session)]
     return [*finals, invoice_on(ctx, actor=actor)]
 
 
@@ -188,7 +189,7 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                 org = repository.organization(session)
                 vs = bs.versions(session, org)
                 schedule = bs.schedule_of(vs)
-                finals = bs.final_invoices(session)
+                finals = bs.final_cycle_starts(session)
                 due = next((c for c in schedule.cycles_between(org.created_at, now)
                             if c.end <= now and c.start not in finals), None)
                 if due is None:
@@ -200,6 +201,7 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                                        active_users=doc["active_users"], document=doc,
                                        finalized_at=now))
                 session.flush()
+                usage_sql.write_checkpoint(session, due.end, since=due.start)
                 record(session, at=now, via=via, action="billing.close", actor=None,
                        subject=None, before=None, reason=doc["cycle_start"])
             closed.append(InvoiceView(doc))
@@ -213,3 +215,18 @@ def cycle_of(ctx: Context, at: datetime) -> tuple[Cycle, Terms]:
         schedule = bs.schedule_of(vs)
         cycle = schedule.cycle_containing(at)
         return cycle, bs.terms_for(vs, schedule, cycle)
+
+
+def current_settings(ctx: Context, *, actor: str) -> dict[str, str]:
+    """The latest settings as text, for the settings form (a SUPER over all projects)."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        require_org_super(who, "Changing billing settings")
+        org = repository.organization(session)
+        rows = session.scalars(select(BillingTerms)).all() or [bs.default_terms(org)]
+        latest = max(rows, key=lambda r: r.effective_from or org.created_at)
+        return {"timezone": latest.timezone, "cycle": latest.cycle,
+                "anchor": latest.anchor.isoformat(), "currency": latest.currency,
+                "user_price": latest.user_price, "super_price": latest.super_price,
+                "assistant_price": latest.assistant_price,
+                "view_only_price": latest.view_only_price, "user_policy": latest.user_policy}

@@ -94,6 +94,13 @@ def document(invoice: Invoice, status: str, zone: Any) -> dict[str, Any]:
     }
 
 
-def final_invoices(session: Session) -> dict[datetime, InvoiceRow]:
-    rows = session.scalars(select(InvoiceRow).order_by(InvoiceRow.cycle_start))
-    return {row.cycle_start: row for row in rows}
+def final_cycle_starts(session: Session) -> set[datetime]:
+    return set(session.scalars(select(InvoiceRow.cycle_start)))
+
+
+def final_invoice(session: Session, cycle_start: datetime) -> InvoiceRow | None:
+    return session.scalar(select(InvoiceRow).where(InvoiceRow.cycle_start == cycle_start))
+
+
+def final_documents(session: Session) -> list[dict[str, Any]]:
+    return list(session.scalars(select(InvoiceRow.document).order_by(InvoiceRow.cycle_start)))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from billing.model import Status
+from billing.model import Level, Status
 from bot.errors import PermissionDenied
-from bot.rules import require_viewer
+from bot.rules import Scope, require_level_changer, require_manager_level, require_viewer
 from bot.services.context import Context, find_user, load_actor, reading
 from bot.services.views import UserView, user_view
 from store import repository
@@ -110,3 +111,24 @@ def user_history(ctx: Context, *, actor: str, email: str, limit: int = 20) -> li
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
         return [HistoryEntry(e.at, e.action, e.outcome, e.actor, e.via, e.reason, e.after)
                 for e in rows]
+
+
+def require_manager(ctx: Context, *, actor: str) -> None:
+    """Refuse early (before a form opens) when the actor cannot manage users at all."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+    require_manager_level(who)
+
+
+def check_grant(
+    ctx: Context, *, actor: str, level: Level, projects: Sequence[str] | None
+) -> None:
+    """Refuse early when the actor could not give this admin role (only a SUPER, in scope)."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+    require_level_changer(who, None, Scope.of(projects), "this user")
+
+
+def project_keys(ctx: Context) -> list[tuple[str, str]]:
+    with reading(ctx) as session:
+        return [(p.key, p.name) for p in repository.all_projects(session)]

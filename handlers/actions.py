@@ -1,0 +1,124 @@
+"""Buttons: paging, per-row user actions (behind confirm dialogs), the cost hint's Confirm,
+the one-step "remove admin role and deactivate". Permissions are checked against the
+clicker at click time, never against what the payload claims."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from billing.model import Level, Status
+from bot import services
+from bot.errors import InvalidInput
+from bot.services import Via
+from bot.services.queries import users_page
+from handlers import blocks, modals
+from handlers.commands import status_change
+from handlers.support import Deps, answering, invoker
+
+SLACK = Via.SLACK
+
+
+def _clicker(deps: Deps, body: dict[str, Any]) -> str:
+    return invoker(deps, (body.get("user") or {}).get("id"))
+
+
+def _value(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    value = actions[0].get("value")
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        raise InvalidInput("That button is out of date; run the command again.")
+    return value
+
+
+def _json_value(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(_value(body))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInput("That button is out of date; run the command again.")
+    return data
+
+
+def _on_status(deps: Deps, verb: str) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            respond(replace_original=False,
+                    **status_change(deps, _clicker(deps, body), verb, _value(body)))
+
+    return listener
+
+
+def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
+    """The one step of invariant 2: remove the admin role, then deactivate or delete."""
+    service = services.deactivate_user if verb == "deactivate" else services.delete_user
+
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            outcome = service(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                              email=_value(body), remove_admin=True)
+            respond(replace_original=True, **blocks.message(outcome.message))
+
+    return listener
+
+
+def _on_page(deps: Deps) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            cursor = _json_value(body)
+            status = cursor.get("s") if cursor.get("s") in (
+                "active", "pending", "deactivated") else None
+            after, before = cursor.get("after"), cursor.get("before")
+            page = users_page(deps.ctx, actor=_clicker(deps, body),
+                              status=status and Status(status),
+                              after=after if isinstance(after, str) else None,
+                              before=before if isinstance(before, str) else None)
+            respond(replace_original=True, **blocks.users_page(page, status or "all"))
+
+    return listener
+
+
+def register(app: App, deps: Deps) -> None:
+    for verb in ("activate", "deactivate", "delete"):
+        app.action(f"user_{verb}")(_on_status(deps, verb))
+    for verb in ("deactivate", "delete"):
+        app.action(f"user_remove_admin_and_{verb}")(_on_remove_and(deps, verb))
+    for direction in ("next", "previous"):
+        app.action(f"users_page_{direction}")(_on_page(deps))
+
+    @app.action("user_make_admin")
+    def make_admin(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            modals.open_make_admin(deps, _clicker(deps, body), body.get("trigger_id", ""),
+                                   _value(body))
+
+    @app.action("admin_set_confirm")
+    def confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            change = _json_value(body)
+            projects = change.get("projects")
+            if projects is not None and not (isinstance(projects, list) and all(
+                    isinstance(p, str) for p in projects)):
+                raise InvalidInput("That button is out of date; run the command again.")
+            try:
+                level = Level.parse(str(change.get("level")))
+            except ValueError:
+                raise InvalidInput("That button is out of date; run the command again.") from None
+            outcome = services.set_admin(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                         email=str(change.get("email")), level=level,
+                                         projects=projects)
+            respond(replace_original=True, **blocks.message(outcome.message))
+
+    @app.action("admin_set_cancel")
+    def cancel(ack: Ack, respond: Respond) -> None:
+        ack()
+        respond(replace_original=True, **blocks.message("Cancelled; nothing was changed."))

@@ -1,0 +1,57 @@
+"""The Bolt app: one `register` per kind of listener, wired once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.services import Context
+from bot.settings import Settings
+from handlers import actions, commands, home, modals
+from handlers.support import Deps
+
+log = logging.getLogger("rollcall.slack")
+SLACK_API = "https://slack.com/api/"
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """Every Web API call goes to SLACK_API_URL when set; 429s wait out Retry-After."""
+    base = settings.slack_api_url or SLACK_API
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=base if base.endswith("/") else base + "/",
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
+                        RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+def build_app(ctx: Context, settings: Settings, client: WebClient | None = None) -> App:
+    client = client or slack_client(settings)
+    secret = settings.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=log,
+    )
+    deps = Deps(ctx=ctx, client=client)
+    for module in (commands, actions, modals, home):
+        module.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        # what escapes a listener: logged for the operator, never shown as a trace
+        log.error("unhandled %s for a %s request", type(error).__name__,
+                  (body or {}).get("type") or "command", exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    return app

@@ -1,0 +1,133 @@
+"""`/users`, `/admins`, `/billing`: ack at once, then parse, call one service, reply
+ephemerally through the command's response_url."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from billing.model import Status
+from bot import services
+from bot.errors import InvariantViolation
+from bot.services import Via
+from bot.services import billing as billing_service
+from bot.services.hints import level_hint
+from bot.services.queries import show_user, user_history, users_page
+from handlers import blocks, modals
+from handlers.grammar import (
+    ADMINS_USAGE,
+    BILLING_USAGE,
+    USERS_USAGE,
+    parse_admins,
+    parse_billing,
+    parse_users,
+)
+from handlers.support import Deps, Refused, answering, invoker, target_email
+
+SLACK = Via.SLACK
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/users")
+    def users(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            respond(**users_reply(deps, command))
+
+    @app.command("/admins")
+    def admins(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            respond(**admins_reply(deps, command))
+
+    @app.command("/billing")
+    def billing(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond):
+            respond(**billing_reply(deps, command))
+
+
+def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, Any]:
+    service = {"activate": services.activate_user, "deactivate": services.deactivate_user,
+               "delete": services.delete_user}[verb]
+    try:
+        return blocks.message(service(deps.ctx, actor=actor, via=SLACK, email=email).message)
+    except InvariantViolation as exc:
+        if verb != "activate" and "Remove their admin role first" in str(exc):
+            raise Refused(blocks.remove_and_deactivate(str(exc), email, verb)) from exc
+        raise
+
+
+def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
+    cmd = parse_users(command.get("text", ""))
+    if cmd.verb == "help":
+        return blocks.message(f"Usage: {USERS_USAGE}")
+    actor = invoker(deps, command.get("user_id"))
+    if cmd.verb == "list":
+        status = None if cmd.status == "all" else Status(cmd.status)
+        page = users_page(deps.ctx, actor=actor, status=status)
+        return blocks.users_page(page, cmd.status or "all")
+    if cmd.verb == "new":
+        modals.open_new_user(deps, actor, command.get("trigger_id", ""), cmd.email,
+                             command.get("response_url"))
+        return blocks.message("Opening the New User form…")
+    email = target_email(deps, cmd.target)
+    if cmd.verb == "show":
+        return blocks.user_card(show_user(deps.ctx, actor=actor, email=email))
+    return status_change(deps, actor, cmd.verb, email)
+
+
+def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
+    cmd = parse_admins(command.get("text", ""))
+    if cmd.verb == "help":
+        return blocks.message(f"Usage: {ADMINS_USAGE}")
+    actor = invoker(deps, command.get("user_id"))
+    if cmd.verb == "list":
+        return blocks.admins_list(services.list_admins(deps.ctx, actor=actor))
+    if cmd.verb == "scheduled":
+        return blocks.message("There are no scheduled changes.")
+    email = target_email(deps, cmd.target)
+    if cmd.verb == "history":
+        return blocks.history(email, user_history(deps.ctx, actor=actor, email=email))
+    if cmd.verb == "remove":
+        return blocks.message(services.remove_admin(deps.ctx, actor=actor, via=SLACK,
+                                                    email=email).message)
+    if cmd.verb == "apply":
+        return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
+                                                 email=email).message)
+    if cmd.at_cycle_end:
+        return blocks.message("Scheduling a change for the cycle end is not available yet; "
+                              "run `/admins set` without `at cycle-end` to change it now.")
+    # the cost hint first; the change commits only when the admin confirms it
+    show_user(deps.ctx, actor=actor, email=email)  # in scope, and visible to the actor
+    hint = level_hint(deps.ctx, email=email, level=cmd.level)
+    change = {"email": email, "level": cmd.level.label,
+              "projects": list(cmd.projects) if cmd.projects is not None else None}
+    return blocks.cost_hint(hint.message, change)
+
+
+def billing_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
+    cmd = parse_billing(command.get("text", ""))
+    if cmd.verb == "help":
+        return blocks.message(f"Usage: {BILLING_USAGE}")
+    actor = invoker(deps, command.get("user_id"))
+    if cmd.verb == "estimate":
+        return blocks.invoice(billing_service.invoice_on(deps.ctx, actor=actor).document)
+    if cmd.verb == "invoice":
+        return blocks.invoice(billing_service.invoice_on(deps.ctx, actor=actor,
+                                                         day=cmd.day).document)
+    if cmd.verb == "invoices":
+        return blocks.invoices([v.document for v in billing_service.invoices(deps.ctx,
+                                                                             actor=actor)])
+    modals.open_billing_settings(deps, actor, command.get("trigger_id", ""),
+                                 command.get("response_url"))
+    return blocks.message("Opening the billing settings…")
+
+
+def change_from(value: str) -> dict[str, Any]:
+    change = json.loads(value)
+    if not isinstance(change, dict) or not isinstance(change.get("email"), str):
+        raise ValueError(value)
+    return change

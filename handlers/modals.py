@@ -1,0 +1,206 @@
+"""Modals: New User, Make admin (with its cost hint), billing settings. Submissions are
+checked before the ack so problems come back inline (`response_action: errors`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk.webhook import WebhookClient
+
+from billing.cycles import zone_named
+from billing.model import Level
+from billing.money import currency_code, parse_price
+from bot import services
+from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
+from bot.services import Via
+from bot.services import billing as billing_service
+from bot.services.hints import level_hint
+from bot.services.queries import check_grant, project_keys, require_manager, show_user
+from bot.validation import clean_email, clean_name
+from handlers import views
+from handlers.support import Deps, invoker, log
+
+SLACK = Via.SLACK
+
+
+def open_new_user(deps: Deps, actor: str, trigger_id: str, email: str | None,
+                  response_url: str | None) -> None:
+    require_manager(deps.ctx, actor=actor)
+    deps.client.views_open(trigger_id=trigger_id, view=views.new_user(
+        project_keys(deps.ctx), email, {"r": response_url}))
+
+
+def open_make_admin(deps: Deps, actor: str, trigger_id: str, email: str) -> None:
+    user = show_user(deps.ctx, actor=actor, email=email)
+    check_grant(deps.ctx, actor=actor, level=Level.VIEW_ONLY,
+                projects=list(user.projects) or None)
+    deps.client.views_open(trigger_id=trigger_id, view=views.make_admin(
+        user.email, user.name, project_keys(deps.ctx), {}))
+
+
+def open_billing_settings(deps: Deps, actor: str, trigger_id: str,
+                          response_url: str | None) -> None:
+    current = billing_service.current_settings(deps.ctx, actor=actor)
+    deps.client.views_open(trigger_id=trigger_id, view=views.billing_settings(
+        current, {"r": response_url, "current": current}))
+
+
+def _values(view: dict[str, Any]) -> dict[str, Any]:
+    """block_id -> the submitted value (text, selected option value(s), or date)."""
+    out: dict[str, Any] = {}
+    for block_id, actions in (view.get("state") or {}).get("values", {}).items():
+        for element in actions.values():
+            if "selected_options" in element:
+                out[block_id] = [o.get("value") for o in element["selected_options"] or []]
+            elif "selected_option" in element:
+                out[block_id] = (element["selected_option"] or {}).get("value")
+            elif "selected_date" in element:
+                out[block_id] = element["selected_date"]
+            else:
+                out[block_id] = element.get("value")
+    return out
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _notify(response_url: object, text: str) -> None:
+    """Tell the person in the channel where they started, once the modal closed."""
+    if isinstance(response_url, str) and response_url.startswith("http"):
+        try:
+            WebhookClient(response_url).send(text=text, response_type="ephemeral")
+        except Exception:  # a lost notice must not undo the work
+            log.exception("could not post to response_url")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view("user_new")
+    def new_user(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values, errors = _values(view), {}
+        for field, label in (("first_name", "First name"), ("last_name", "Last name")):
+            try:
+                clean_name(values.get(field), label)
+            except InvalidInput as exc:
+                errors[field] = str(exc)
+        try:
+            clean_email(values.get("email"))
+        except InvalidInput as exc:
+            errors["email"] = str(exc)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        level = Level.parse(values.get("admin_level") or "none")
+        projects = [p for p in values.get("projects") or [] if isinstance(p, str)]
+        active = "active" in (values.get("options") or [])
+        try:
+            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            if level is not Level.NONE:
+                check_grant(deps.ctx, actor=actor, level=level, projects=projects or None)
+        except RollcallError as exc:
+            ack(response_action="errors", errors={"admin_level": str(exc)})
+            return
+        try:
+            user = services.create_user(deps.ctx, actor=actor, via=SLACK, email=values["email"],
+                                        first_name=values["first_name"],
+                                        last_name=values["last_name"], active=active,
+                                        projects=projects)
+        except (PermissionDenied, NotFound) as exc:
+            ack(response_action="errors", errors={"projects" if projects else "email": str(exc)})
+            return
+        except RollcallError as exc:  # a taken email, or the database is unreachable
+            ack(response_action="errors", errors={"email": str(exc)})
+            return
+        ack()
+        text = f"Created {user.name} ({user.email}), {user.status.value}."
+        if level is not Level.NONE:
+            try:
+                text += " " + services.set_admin(deps.ctx, actor=actor, via=SLACK,
+                                                 email=user.email, level=level,
+                                                 projects=projects or None).message
+            except RollcallError as exc:
+                text += f" The admin role was not given: {exc}"
+        _notify(_metadata(view).get("r"), text)
+
+    @app.view("admin_make")
+    def make_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values, meta = _values(view), _metadata(view)
+        try:
+            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            level = Level.parse(values.get("admin_level") or "view-only")
+            projects = [p for p in values.get("projects") or [] if isinstance(p, str)] or None
+            check_grant(deps.ctx, actor=actor, level=level, projects=projects)
+            hint = level_hint(deps.ctx, email=str(meta.get("email")), level=level)
+        except (RollcallError, ValueError) as exc:
+            ack(response_action="errors", errors={"admin_level": str(exc)})
+            return
+        change = {"email": meta.get("email"), "level": level.label, "projects": projects}
+        ack(response_action="update", view=views.confirm_change(hint.message, change))
+
+    @app.view("admin_make_confirm")
+    def confirm_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        change = _metadata(view)
+        try:
+            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            outcome = services.set_admin(deps.ctx, actor=actor, via=SLACK,
+                                         email=str(change.get("email")),
+                                         level=Level.parse(str(change.get("level"))),
+                                         projects=change.get("projects"))
+            text = outcome.message
+        except (RollcallError, ValueError) as exc:
+            text = str(exc)
+        ack(response_action="update", view=views.done("Make admin", text))
+
+    @app.view("billing_settings")
+    def billing_settings(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values, meta = _values(view), _metadata(view)
+        current = meta.get("current") or {}
+        errors = _settings_errors(values)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        changed = {k: v for k, v in values.items() if v is not None and v != current.get(k)}
+        if not changed:
+            ack()
+            return
+        prices = {level: changed[f"{level.label.replace('-', '_')}_price"]
+                  for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY)
+                  if f"{level.label.replace('-', '_')}_price" in changed}
+        try:
+            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            text = billing_service.configure_billing(
+                deps.ctx, actor=actor, via=SLACK, timezone=changed.get("timezone"),
+                cycle=changed.get("cycle"),
+                anchor=date.fromisoformat(changed["anchor"]) if "anchor" in changed else None,
+                currency=changed.get("currency"), user_price=changed.get("user_price"),
+                admin_prices=prices or None, user_policy=changed.get("user_policy"))
+        except RollcallError as exc:
+            ack(response_action="errors", errors={next(iter(changed)): str(exc)})
+            return
+        ack()
+        _notify(meta.get("r"), text)
+
+
+def _settings_errors(values: dict[str, Any]) -> dict[str, str]:
+    """Each field checked on its own, so each problem shows under its field."""
+    errors = {}
+    checks = {
+        "timezone": zone_named,
+        "currency": currency_code,
+        "anchor": date.fromisoformat,
+        **{f: parse_price for f in ("user_price", "super_price", "assistant_price",
+                                    "view_only_price")},
+    }
+    for field, check in checks.items():
+        try:
+            check(str(values.get(field) or ""))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            errors[field] = f"Not valid: {exc}"[:150]
+    return errors

@@ -1,0 +1,88 @@
+"""What every listener shares: the services' context, the Slack client, who is acting,
+and one way of turning refusals and failures into a sentence for the person."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import InvariantViolation, RollcallError
+from bot.services import Context
+from bot.services.slack_identity import email_for_slack_user
+from handlers import blocks
+from handlers.grammar import Target, Usage
+
+log = logging.getLogger("rollcall.slack")
+OOPS = ("Something went wrong on Rollcall's side, and nothing was changed. Try again in a "
+        "moment; if it keeps happening, tell whoever runs Rollcall.")
+
+
+@dataclass
+class Deps:
+    ctx: Context
+    client: WebClient
+
+
+class Refused(Exception):
+    """A message (text or blocks) to send instead of the normal reply."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload.get("text", ""))
+        self.payload = payload
+
+
+def profile_email(client: WebClient) -> Callable[[str], str | None]:
+    def lookup(slack_user_id: str) -> str | None:
+        try:
+            user = client.users_info(user=slack_user_id)["user"]
+        except SlackApiError:
+            return None
+        return (user.get("profile") or {}).get("email")
+
+    return lookup
+
+
+def invoker(deps: Deps, slack_user_id: str | None) -> str:
+    """The acting Rollcall user's email, from the Slack user id of the request."""
+    if not slack_user_id:
+        raise Refused(blocks.message("Rollcall could not tell who you are; try again."))
+    email = email_for_slack_user(deps.ctx, slack_user_id, profile_email(deps.client))
+    if email is None:
+        raise Refused(blocks.message(
+            "You are not a Rollcall user yet, so Rollcall cannot act for you. Ask an admin "
+            "to add you with the email of your Slack profile."))
+    return email
+
+
+def target_email(deps: Deps, target: Target) -> str:
+    if target.email:
+        return target.email
+    email = email_for_slack_user(deps.ctx, target.slack_user_id or "", profile_email(deps.client))
+    if email is None:
+        raise Refused(blocks.message(f"{target} is not a Rollcall user; add them first "
+                                     "with `/users new`."))
+    return email
+
+
+@contextmanager
+def answering(send: Callable[..., Any]) -> Iterator[None]:
+    """Run a listener's work; any refusal or failure becomes one polite message."""
+    try:
+        yield
+    except Refused as exc:
+        send(**exc.payload)
+    except Usage as exc:
+        send(**blocks.message(str(exc)))
+    except InvariantViolation as exc:
+        send(**blocks.message(str(exc)))
+    except RollcallError as exc:
+        send(**blocks.message(str(exc)))
+    except Exception:  # never a stack trace in Slack
+        log.exception("listener failed")
+        send(**blocks.message(OOPS))

@@ -1,0 +1,131 @@
+"""A loopback fake of Slack's Web API and of response_url endpoints that records every call.
+
+It answers the methods Rollcall uses, knows a directory of Slack users (id -> email), and
+can be told to fail a method (an error, or HTTP 429 with Retry-After) a number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
+    calls: list[Call] = field(default_factory=list)
+    responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake._handle(self, body.decode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.api_url = self.url + "/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    def fail(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
+        self.failures.setdefault(method, []).extend([(status, body)] * times)
+
+    # --- the server side -------------------------------------------------------------
+    def _handle(self, request: BaseHTTPRequestHandler, body: str) -> None:
+        path = request.path
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            params = json.loads(body or "{}")
+        else:
+            params = {k: v[0] for k, v in parse_qs(body).items()}
+            for key in ("view", "blocks"):
+                if isinstance(params.get(key), str):
+                    params[key] = json.loads(params[key])
+        if path.startswith("/response/"):
+            key = path.removeprefix("/response/")
+            self._record(Call("response", params), key)
+            return self._send(request, 200, {"ok": True}, raw=b"ok")
+        method = path.removeprefix("/api/")
+        queued = self.failures.get(method)
+        if queued:
+            status, payload = queued.pop(0)
+            self._record(Call(method, {**params, "_failed": status}))
+            headers = {"Retry-After": "0"} if status == 429 else {}
+            return self._send(request, status, payload, headers=headers)
+        self._record(Call(method, params))
+        return self._send(request, 200, self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "team_id": "T1", "bot_id": "B1",
+                    "url": "https://example.slack.com/"}
+        if method == "users.info":
+            email = self.users.get(params.get("user", ""))
+            if email is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": params["user"], "profile": {"email": email}}}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D1"}}
+        return {"ok": True, "ts": "1.0", "channel": params.get("channel", "C1")}
+
+    def _record(self, call: Call, key: str | None = None) -> None:
+        if key is not None:
+            call.params["_key"] = key
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
+              headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(data)
+
+    # --- what tests ask --------------------------------------------------------------
+    def wait_for(self, method: str, key: str | None = None, count: int = 1,
+                 timeout: float = 10) -> list[Call]:
+        """Block until `count` calls of `method` (to response_url `key`) were recorded."""
+        def matching() -> list[Call]:
+            return [c for c in self.calls if c.method == method
+                    and (key is None or c.params.get("_key") == key)]
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+                raise AssertionError(f"no {method} call (key {key}) within {timeout}s: "
+                                     f"{[c.method for c in self.calls]}")
+            return matching()
+
+    def called(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method]

@@ -1,0 +1,137 @@
+"""Slash commands end to end: signed HTTP in, replies through response_url."""
+
+import time
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from tests.slack.conftest import LEE, PAT, SAM, STRANGER
+from tests.slack.harness import get
+
+
+def blocks_valid(payload):
+    blocks = payload.get("blocks") or []
+    assert len(blocks) <= 50
+    for block in blocks:
+        Block.parse(block).validate_json()  # raises SlackObjectFormationError
+    return blocks
+
+
+def reply(slack, fake, command, text, user=SAM):
+    response, key = slack.command(command, text, user)
+    assert response.status == 200, response
+    call = fake.wait_for("response", key)[0]
+    blocks_valid(call.params)
+    return call.params
+
+
+def test_users_list_shows_the_total_and_rows(org, slack, fake):
+    answer = reply(slack, fake, "/users", "list")
+    assert answer["text"] == "Total Active Users: 3"
+    assert answer.get("response_type", "ephemeral") == "ephemeral"
+    row_actions = [b for b in answer["blocks"] if b["type"] == "actions"]
+    assert {e["action_id"] for b in row_actions for e in b["elements"]} >= {
+        "user_deactivate", "user_delete", "user_make_admin"}
+    assert all("confirm" in e for b in row_actions for e in b["elements"]
+               if e["action_id"] in ("user_deactivate", "user_delete"))
+
+
+def test_the_invoker_is_mapped_by_profile_email_once(org, slack, fake):
+    reply(slack, fake, "/users", "list")
+    reply(slack, fake, "/users", "list")
+    assert len(fake.called("users.info")) == 1  # then the stored Slack id is used
+
+
+def test_non_admins_and_strangers_get_a_polite_refusal(org, slack, fake):
+    assert "not an administrator" in reply(slack, fake, "/users", "list", user=LEE)["text"]
+    assert "not a Rollcall user yet" in reply(slack, fake, "/admins", "list",
+                                              user=STRANGER)["text"]
+
+
+def test_help_and_unknown_words_print_usage(org, slack, fake):
+    for text in ("", "help", "frobnicate"):
+        assert "Usage:" in reply(slack, fake, "/users", text)["text"]
+    assert "Give a level" in reply(slack, fake, "/admins", "set lee@example.com emperor")["text"]
+
+
+def test_before_init_every_command_says_how_to_initialise(slack, fake):
+    for command in ("/users", "/admins", "/billing"):
+        text = reply(slack, fake, command, "list" if command != "/billing" else "")["text"]
+        assert "rollcall init" in text
+
+
+def test_show_activate_deactivate_delete(org, slack, fake):
+    assert "Lee Test" in reply(slack, fake, "/users", "show lee@example.com")["text"]
+    assert "deactivated" in reply(slack, fake, "/users", "deactivate lee@example.com")["text"]
+    assert "active again" in reply(slack, fake, "/users", f"activate <@{LEE}|lee>")["text"]
+    assert "deleted" in reply(slack, fake, "/users", "delete <mailto:lee@example.com|x>")["text"]
+    assert "No user has the email" in reply(slack, fake, "/users", "show lee@example.com")["text"]
+
+
+def test_an_admin_cannot_be_deactivated_but_gets_the_one_step_button(org, slack, fake):
+    answer = reply(slack, fake, "/users", "deactivate pat@example.com")
+    assert "Remove their admin role first" in answer["text"]
+    button = answer["blocks"][1]["elements"][0]
+    assert button["action_id"] == "user_remove_admin_and_deactivate"
+    response, key = slack.click(SAM, button["action_id"], button["value"])
+    assert response.status == 200
+    assert "deactivated" in fake.wait_for("response", key)[0].params["text"]
+
+
+def test_the_last_super_is_protected_in_slack_too(org, slack, fake):
+    assert "last active SUPER" in reply(slack, fake, "/users", "deactivate sam@example.com")[
+        "text"]
+
+
+def test_admins_set_shows_the_cost_hint_and_commits_only_on_confirm(org, slack, fake):
+    answer = reply(slack, fake, "/admins", "set lee@example.com super")
+    assert "bills the whole cycle" in answer["text"]
+    confirm = answer["blocks"][1]["elements"][0]
+    assert confirm["action_id"] == "admin_set_confirm"
+    assert "lee@example.com: " not in reply(slack, fake, "/admins", "list")["text"]
+    listing = reply(slack, fake, "/admins", "list")
+    assert "lee@example.com" not in str(listing["blocks"])
+    _, key = slack.click(PAT, "admin_set_confirm", confirm["value"])  # an assistant clicks
+    assert "Only a SUPER" in fake.wait_for("response", key)[0].params["text"]
+    _, key = slack.click(SAM, "admin_set_confirm", confirm["value"])
+    assert "now SUPER" in fake.wait_for("response", key)[0].params["text"]
+    assert "lee@example.com" in str(reply(slack, fake, "/admins", "list")["blocks"])
+
+
+def test_admins_remove_apply_history_and_scheduled(org, slack, fake):
+    assert "has no pending" in reply(slack, fake, "/admins", "apply pat@example.com")["text"]
+    assert "removed" in reply(slack, fake, "/admins", "remove pat@example.com")["text"]
+    assert "applied" in reply(slack, fake, "/admins", "apply pat@example.com")["text"]
+    history = reply(slack, fake, "/admins", "history pat@example.com")
+    assert "admin.apply" in str(history["blocks"]) and "user.create" in str(history["blocks"])
+    assert "no scheduled" in reply(slack, fake, "/admins", "scheduled")["text"]
+
+
+def test_billing_estimate_invoices_and_a_date(org, slack, fake):
+    assert "Estimate (draft)" in reply(slack, fake, "/billing", "")["text"]
+    assert "Invoices" in reply(slack, fake, "/billing", "invoices")["text"]
+    assert "Estimate" in reply(slack, fake, "/billing", "invoice 2025-02-03")["text"]
+    assert "has not started" in reply(slack, fake, "/billing", "invoice 2030-01-01")["text"]
+    assert "not an administrator" in reply(slack, fake, "/billing", "", user=LEE)["text"]
+
+
+def test_a_bad_signature_or_a_stale_timestamp_gets_401_and_runs_nothing(org, slack, fake):
+    bad, _ = slack.command("/users", "delete lee@example.com", SAM, signature="v0=" + "0" * 64)
+    stale, _ = slack.command("/users", "delete lee@example.com", SAM,
+                             timestamp=int(time.time()) - 10 * 60)
+    assert (bad.status, stale.status) == (401, 401)
+    assert "Lee Test" in reply(slack, fake, "/users", "show lee@example.com")["text"]
+    assert fake.called("response") and all(
+        "deleted" not in c.params.get("text", "") for c in fake.called("response"))
+
+
+def test_healthz(org, slack):
+    base = slack.events_url.removesuffix("/slack/events")
+    health = get(base + "/healthz")
+    assert health.status == 200 and health.json() == {"status": "ok"}
+    assert get(base + "/nope").status == 404
+
+
+@pytest.mark.parametrize("text", ["list", "new", "show x", "set a@b.c super"])
+def test_oversized_or_odd_input_never_crashes(org, slack, fake, text):
+    assert reply(slack, fake, "/users", text + " " + "é" * 3000)["text"]
