@@ -33,7 +33,8 @@ class _QuietHandler(WSGIRequestHandler):
 def serve(app: Any) -> tuple[str, Any]:
     server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer,
                          handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 
 
