@@ -14,7 +14,6 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/rollcall db upgrade
 	$(BIN)/rollcall serve
 
 test: $(STAMP)

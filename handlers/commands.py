@@ -27,6 +27,7 @@ from handlers.grammar import (
 from handlers.support import Deps, Refused, answering, invoker, target_email
 
 SLACK = Via.SLACK
+COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these
 
 
 def register(app: App, deps: Deps) -> None:

@@ -42,6 +42,9 @@ def publish(deps: Deps, slack_user_id: str) -> None:
     deps.client.views_publish(user_id=slack_user_id, view=views.home(data))
 
 
+EVENTS = ("app_home_opened",)  # manifest.yml subscribes to exactly these
+
+
 def register(app: App, deps: Deps) -> None:
     @app.event("app_home_opened")
     def opened(event: dict[str, Any]) -> None:

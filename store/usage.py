@@ -16,8 +16,9 @@ Without a checkpoint (the first cycle, or before any close) it reads all history
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from sqlalchemy import (
     Integer,
@@ -36,8 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from billing.cycles import Cycle
-from billing.model import Level
-from billing.usage import Usage
+from billing.model import Change, Level, State, Status
+from billing.usage import History, Usage, measure
 from store.models import AuditEvent, CycleState, User
 from store.types import UTCDateTime
 
@@ -104,55 +105,71 @@ def _held(session: Session, cycle: Cycle):
     )
 
 
-def cycle_usage(session: Session, cycle: Cycle) -> Iterator[tuple[int, str, str, Usage]]:
+def cycle_usage(
+    session: Session, cycle: Cycle, days: Sequence[datetime]
+) -> Iterator[tuple[int, str, str, Usage]]:
     """(user id, email, full name, usage) of every user active at some instant of the cycle.
 
-    `active_days` is left 0: only the prorated policy needs it (see `held_states`). The
-    instants of a usage are only read for admins (the line's wording), so they are only
-    returned for them.
+    One GROUP BY gives each user's seat (active at any instant, active at the end) and
+    highest level; for the few admins, when that level was held is then read from their
+    own states by the reference rules (`billing.usage.measure`), which also word the
+    line. `days` are the cycle's local days (`billing.usage.day_starts`). `active_days` is
+    left 0 for non-admins: only the prorated policy needs it (see `held_states`).
     """
     held = _held(session, cycle)
-    top = select(held, func.max(held.c.level).over(partition_by=held.c.uid).label("top"))
-    ranked = top.subquery("ranked")
-    admin = ranked.c.top > 0
-    at_top = and_(ranked.c.level == ranked.c.top, admin)
     per_user = (
-        select(
-            ranked.c.uid,
-            func.max(ranked.c.is_last * ranked.c.active).label("active_at_end"),
-            func.min(case((and_(ranked.c.active == 1, admin), ranked.c.start)))
-            .label("active_from"),
-            func.max(ranked.c.top).label("level"),
-            func.min(case((at_top, ranked.c.start))).label("level_from"),
-            func.max(case((at_top, ranked.c.stop))).label("level_until"),
-        )
-        .group_by(ranked.c.uid)
-        .having(func.max(ranked.c.active) == 1)
+        select(held.c.uid,
+               func.max(held.c.is_last * held.c.active).label("active_at_end"),
+               func.max(held.c.level).label("level"))
+        .group_by(held.c.uid)
+        .having(func.max(held.c.active) == 1)
         .subquery("per_user")
     )
-    query = select(
-        User.id, User.email, User.first_name, User.last_name,
-        type_coerce(per_user.c.active_at_end, Integer),
-        type_coerce(per_user.c.level, Integer),
-        type_coerce(per_user.c.active_from, UTCDateTime()),
-        type_coerce(per_user.c.level_from, UTCDateTime()),
-        type_coerce(per_user.c.level_until, UTCDateTime()),
-    ).join(per_user, per_user.c.uid == User.id)
-    plain = {True: Usage(True, True, 0), False: Usage(True, False, 0)}  # shared: immutable
-    for row in session.execute(query.execution_options(yield_per=BATCH)):
-        uid, email, first, last, at_end, level, active_from, level_from, level_until = row
-        if not level:
-            yield uid, email, "", plain[bool(at_end)]
-            continue
-        yield uid, email, f"{first} {last}", Usage(
-            active_any_time=True,
-            active_at_end=bool(at_end),
-            active_days=0,
-            active_from=active_from,
-            level=Level(level),
-            level_from=level_from,
-            level_until=level_until if level_until != cycle.end else None,
-        )
+    query = select(User.id, User.email, per_user.c.active_at_end, per_user.c.level
+                   ).join(per_user, per_user.c.uid == User.id)
+    seats = {True: Usage(True, True, 0), False: Usage(True, False, 0)}  # shared: immutable
+    admins: dict[int, str] = {}
+    result = session.connection().execute(query.execution_options(yield_per=BATCH))
+    for uid, email, at_end, level in result:
+        if level:
+            admins[uid] = email
+        else:
+            yield uid, email, "", seats[bool(at_end)]
+    for uid, name, history in _histories(session, cycle, admins):
+        yield uid, admins[uid], name, measure(history, cycle, days)
+
+
+def _histories(
+    session: Session, cycle: Cycle, emails: dict[int, str]
+) -> Iterator[tuple[int, str, History]]:
+    """(user id, full name, history as the cycle sees it) of the given users, read from
+    the checkpoint at the cycle's start when there is one."""
+    source = _states(session, cycle.end, cycle.start).subquery("source")
+    states: dict[tuple[str, int, int], State] = {}  # a few dozen distinct states
+    ids = sorted(emails)
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        conn = session.connection()
+        names = {uid: f"{first} {last}" for uid, first, last in conn.execute(
+            select(User.id, User.first_name, User.last_name).where(User.id.in_(chunk)))}
+        rows = conn.execute(select(source).where(source.c.uid.in_(chunk))
+                            .order_by(source.c.uid, source.c.at, source.c.seq))
+        for uid, group in groupby(rows, key=lambda row: row.uid):
+            changes = []
+            for r in group:
+                key = (r.status, r.level, r.effective)
+                if key not in states:
+                    states[key] = State(Status(r.status), Level(r.level), Level(r.effective))
+                changes.append(Change(_aware(r.at), r.seq, states[key]))
+            before = [c for c in changes if c.at < cycle.start]
+            yield uid, names[uid], History(emails[uid], names[uid],
+                                           before[-1].state if before else None,
+                                           [c for c in changes if c.at >= cycle.start])
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type, return-value]
 
 
 def held_states(session: Session, cycle: Cycle) -> Iterator[tuple[int, datetime, datetime, bool]]:

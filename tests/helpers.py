@@ -39,3 +39,19 @@ def audit(ctx: Context, outcome: str | None = None) -> list[AuditEvent]:
         events = list(uow.session.scalars(query))
         uow.session.expunge_all()  # keep them readable after the unit of work ends
         return events
+
+
+def fresh_organization(ctx: Context) -> None:
+    """Empty every table and set Acme up again: Hypothesis runs many examples on one
+    database, and each must start from the same place (time never runs backwards)."""
+    from sqlalchemy import delete
+
+    from bot.services import init_organization
+    from store.models import Base
+
+    with ctx.uow as uow:
+        for table in reversed(Base.metadata.sorted_tables):
+            uow.session.execute(delete(table))
+        uow.commit()
+    init_organization(ctx, org_name="Acme", admin_email="sam@example.com",
+                      admin_first_name="Sam", admin_last_name="Stone")

@@ -3,13 +3,12 @@ nothing (Hypothesis drives the services with random actors, targets and actions)
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from billing.model import Level, Status
 from bot import services
 from bot.errors import RollcallError
 from bot.services import Via
-from tests.helpers import store_state
+from tests.helpers import fresh_organization, store_state
 
 PEOPLE = ["sam@example.com", "p0@example.com", "p1@example.com", "p2@example.com"]
 LEVELS = [Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY]
@@ -52,13 +51,7 @@ def act(ctx, action, actor, target, level, projects):
 @given(steps=st.lists(STEP, min_size=1, max_size=25))
 def test_invariants_hold_after_any_sequence(empty_ctx, steps):
     ctx = empty_ctx
-    with ctx.uow as uow:  # a fresh organization for every example
-        for table in ("audit_events", "admin_scopes", "admin_grants", "memberships", "users",
-                      "projects", "organization"):
-            uow.session.execute(text(f"DELETE FROM {table}"))
-        uow.commit()
-    services.init_organization(ctx, org_name="Acme", admin_email=PEOPLE[0],
-                               admin_first_name="Sam", admin_last_name="Stone")
+    fresh_organization(ctx)
     services.add_project(ctx, actor=PEOPLE[0], via=Via.CLI, key="alpha", name="Alpha")
     for step in steps:
         before = store_state(ctx)

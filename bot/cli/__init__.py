@@ -28,6 +28,12 @@ def main(
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            from bot.serve import serve
+            from bot.settings import load_settings
+
+            serve(load_settings())
+            return 0
         if context is None:
             from bot.bootstrap import bootstrap
 

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--admin-last-name", required=True)
     init.add_argument("--admin-slack-user-id")
 
+    top.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+
     db = top.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations")

@@ -93,11 +93,10 @@ def _validated(timezone: str | None, cycle: str | None, anchor: date | None,
             changes["anchor"] = anchor
         if currency is not None:
             changes["currency"] = currency_code(currency)
-        cur = changes.get("currency")
         if user_price is not None:
-            changes["user_price"] = _price(user_price, cur)
+            changes["user_price"] = parse_price(user_price)
         for level, price in (admin_prices or {}).items():
-            changes[LEVEL_COLUMNS[level]] = _price(price, cur)
+            changes[LEVEL_COLUMNS[level]] = parse_price(price)
         if user_policy is not None:
             changes["user_policy"] = UserPolicy(user_policy).value
     except (ValueError, KeyError, InvalidOperation) as exc:
@@ -107,15 +106,18 @@ def _validated(timezone: str | None, cycle: str | None, anchor: date | None,
     return changes
 
 
-def _price(text: str, currency: str | None) -> str:
-    """Exact, and written with the currency's minor unit: `50` -> `50.00`."""
-    price = parse_price(text, currency)
-    return str(round_money(price, currency)) if currency else str(price)
-
-
 def _apply(row: BillingTerms, changes: dict[str, Any], now: datetime) -> None:
+    """Set the changes; every price is then written in the currency's minor unit
+    (`50` -> `50.00`), refusing one finer than the currency allows (JPY `10.5`)."""
     for name, value in changes.items():
         setattr(row, name, value)
+    for column in ("user_price", *LEVEL_COLUMNS.values()):
+        price = Decimal(getattr(row, column))
+        rounded = round_money(price, row.currency)
+        if rounded != price:
+            raise InvalidInput(f"{price} has more decimals than {row.currency} allows; "
+                               f"use {rounded}.")
+        setattr(row, column, str(rounded))
     row.recorded_at = now
 
 

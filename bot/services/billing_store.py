@@ -63,7 +63,7 @@ def terms_for(vs: list[Version], schedule: CycleSchedule, cycle: Cycle) -> Terms
 
 def compute(session: Session, cycle: Cycle, terms: Terms) -> Invoice:
     days = day_starts(cycle, terms.zone)
-    usages = usage_sql.cycle_usage(session, cycle)
+    usages = usage_sql.cycle_usage(session, cycle, days)
     if terms.user_policy is UserPolicy.PRORATED:
         active_days = {
             uid: count_active_days(((s, e) for _, s, e, active in rows if active), days)

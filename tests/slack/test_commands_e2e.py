@@ -135,3 +135,20 @@ def test_healthz(org, slack):
 @pytest.mark.parametrize("text", ["list", "new", "show x", "set a@b.c super"])
 def test_oversized_or_odd_input_never_crashes(org, slack, fake, text):
     assert reply(slack, fake, "/users", text + " " + "é" * 3000)["text"]
+
+
+def test_an_unreachable_database_says_try_again(settings, fake):
+    from bot.bootstrap import bootstrap
+    from bot.web import create_app
+    from tests.slack.harness import SlackSide, serve
+
+    down = settings.model_copy(update={"database_url": "postgresql://x@127.0.0.1:1/none"})
+    url, server = serve(create_app(down, context=bootstrap(down)))
+    try:
+        assert get(url + "/healthz").status == 503
+        response, key = SlackSide(url, fake).command("/users", "list", SAM)
+        assert response.status == 200
+        assert "unreachable" in fake.wait_for("response", key)[0].params["text"]
+    finally:
+        server.shutdown()
+        server.server_close()

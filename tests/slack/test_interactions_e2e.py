@@ -86,10 +86,12 @@ def test_an_assistant_cannot_grant_a_role_from_the_modal(org, slack, fake):
 
 
 def test_row_buttons_act_as_the_clicker(org, slack, fake):
+    _, key = slack.click(LEE, "user_deactivate", "pat@example.com")  # Lee is not an admin
+    assert "not an admin" in fake.wait_for("response", key)[0].params["text"]
     _, key = slack.click(SAM, "user_deactivate", "lee@example.com")
     assert "deactivated" in fake.wait_for("response", key)[0].params["text"]
-    _, key = slack.click(LEE, "user_activate", "lee@example.com")  # not an admin
-    assert "not an admin" in fake.wait_for("response", key)[0].params["text"]
+    _, key = slack.click(SAM, "user_deactivate", "lee@example.com")  # a double click
+    assert "already deactivated" in fake.wait_for("response", key)[0].params["text"]
     _, key = slack.click(SAM, "user_activate", "lee@example.com")
     assert "active again" in fake.wait_for("response", key)[0].params["text"]
     _, key = slack.click(SAM, "user_delete", "ghost@example.com")  # an unknown id
@@ -146,6 +148,10 @@ def test_billing_settings_modal(org, slack, fake):
     assert values["user_price"]["initial_value"] == "10.00"
     submitted = {k: {"type": "plain_text_input", "value": v.get("initial_value")}
                  for k, v in values.items() if v["type"] == "plain_text_input"}
+    submitted["anchor"] = {"type": "datepicker", "selected_date": values["anchor"]["initial_date"]}
+    for select in ("cycle", "user_policy"):
+        submitted[select] = {"type": "static_select",
+                             "selected_option": values[select]["initial_option"]}
     bad = slack.submit(SAM, view, {**submitted, "user_price": {
         "type": "plain_text_input", "value": "ten"}}).json()
     assert set(bad["errors"]) == {"user_price"}
@@ -171,8 +177,8 @@ def test_app_home_for_an_admin_and_for_anyone_else(org, slack, fake):
 def test_slack_rate_limits_are_waited_out(org, slack, fake):
     fake.fail("views.open", 429, {"ok": False, "error": "ratelimited"})
     reply(slack, fake, "/users", "new")
-    calls = fake.wait_for("views.open")
-    assert len(calls) == 1 and len([c for c in fake.calls if c.method == "views.open"]) == 2
+    calls = fake.wait_for("views.open", count=2)
+    assert [c.params.get("_failed") for c in calls] == [429, None]
 
 
 @settings(max_examples=25, deadline=None,
