@@ -193,3 +193,21 @@ def test_any_command_text_gets_a_sentence_and_never_a_5xx(org, slack, fake, comm
     answer = fake.wait_for("response", key)[0].params
     assert answer["text"].strip()
     assert "Traceback" not in answer["text"]
+
+
+def test_cancel_and_the_remove_and_delete_button(org, slack, fake):
+    _, key = slack.click(SAM, "admin_set_cancel", "cancel")
+    assert "nothing was changed" in fake.wait_for("response", key)[0].params["text"]
+    _, key = slack.click(SAM, "user_remove_admin_and_delete", "pat@example.com")
+    assert "deleted" in fake.wait_for("response", key)[0].params["text"]
+    assert "pat@example.com" not in emails(org)
+
+
+def test_home_buttons(org, slack, fake):
+    slack.click(SAM, "home_refresh", "refresh")
+    fake.wait_for("views.publish")
+    slack.click(SAM, "home_new_user", "new")
+    assert opened_view(fake)["callback_id"] == "user_new"
+    slack.click(LEE, "home_new_user", "new")  # not an admin: a view that says why
+    refused = opened_view(fake, count=2)
+    assert "not an admin" in str(refused["blocks"])

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -62,3 +63,29 @@ def test_serve_runs_gunicorn_with_migrations_and_answers_slack(tmp_path, fake):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class RecordingSocketMode:
+    """Stands in for Slack's websocket: records what serve() asked of it."""
+
+    started: ClassVar[list] = []
+
+    def __init__(self, app, app_token):
+        self.app, self.app_token = app, app_token
+
+    def start(self):
+        RecordingSocketMode.started.append(self)
+
+
+def test_serve_uses_socket_mode_when_an_app_token_is_set(tmp_path, fake, monkeypatch):
+    import slack_bolt.adapter.socket_mode as socket_mode
+
+    from bot.serve import serve
+    from bot.settings import Settings
+
+    monkeypatch.setattr(socket_mode, "SocketModeHandler", RecordingSocketMode)
+    serve(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", slack_bot_token="xoxb-t",
+                   slack_app_token="xapp-t", slack_api_url=fake.api_url))
+    handler = RecordingSocketMode.started[-1]
+    assert handler.app_token == "xapp-t"
+    assert fake.called("auth.test")  # the Bolt app was built against SLACK_API_URL
