@@ -3,7 +3,6 @@ ephemerally through the command's response_url."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -14,7 +13,7 @@ from bot.errors import InvariantViolation
 from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
-from bot.services.queries import show_user, user_history, users_page
+from bot.services.queries import check_grant, show_user, user_history, users_page
 from handlers import blocks, modals
 from handlers.grammar import (
     ADMINS_USAGE,
@@ -103,6 +102,7 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
                               "run `/admins set` without `at cycle-end` to change it now.")
     # the cost hint first; the change commits only when the admin confirms it
     show_user(deps.ctx, actor=actor, email=email)  # in scope, and visible to the actor
+    check_grant(deps.ctx, actor=actor, level=cmd.level, projects=cmd.projects)
     hint = level_hint(deps.ctx, email=email, level=cmd.level)
     change = {"email": email, "level": cmd.level.label,
               "projects": list(cmd.projects) if cmd.projects is not None else None}
@@ -125,10 +125,3 @@ def billing_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     modals.open_billing_settings(deps, actor, command.get("trigger_id", ""),
                                  command.get("response_url"))
     return blocks.message("Opening the billing settings…")
-
-
-def change_from(value: str) -> dict[str, Any]:
-    change = json.loads(value)
-    if not isinstance(change, dict) or not isinstance(change.get("email"), str):
-        raise ValueError(value)
-    return change

@@ -152,3 +152,8 @@ def test_an_unreachable_database_says_try_again(settings, fake):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_assistant_is_refused_before_any_hint(org, slack, fake):
+    answer = reply(slack, fake, "/admins", "set lee@example.com super alpha", user=PAT)
+    assert "Only a SUPER" in answer["text"] and "Confirm" not in str(answer["blocks"])
