@@ -6,7 +6,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from bot.clock import Clock, SystemClock
-from bot.services.context import Context, Hasher
+from bot.services.context import Channels, Context, Hasher
 from bot.settings import Settings, load_settings
 from store import db
 from store.uow import UnitOfWork
@@ -24,6 +24,8 @@ def bootstrap(
         uow=UnitOfWork(engine),
         clock=clock or SystemClock(),
         hasher=hasher or PasswordHasher(),  # argon2id, RFC 9106 low-memory profile
+        channels=Channels(billing=settings.rollcall_billing_channel,
+                          approvals=settings.rollcall_approvals_channel),
     )
 
 

@@ -1,5 +1,6 @@
 """`rollcall serve`: the Slack app over HTTP (gunicorn, `POST /slack/events`) or, when
-SLACK_APP_TOKEN is set, over Socket Mode. Pending migrations are applied first."""
+SLACK_APP_TOKEN is set, over Socket Mode. Pending migrations are applied first, and the
+scheduler runs inside unless ROLLCALL_SCHEDULER=off (where a `clock` process runs it)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
     require_slack(settings)
     ctx = bootstrap(settings)
     upgrade_schema(ctx)
+    if settings.rollcall_scheduler == "on":  # one scheduler, in this (the master) process
+        from bot.scheduler import run_forever
+        from handlers.app import slack_client
+
+        run_forever(ctx, slack_client(settings), blocking=False)
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -38,9 +44,14 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
         SocketModeHandler(build_app(ctx, settings),
                           settings.slack_app_token.get_secret_value()).start()
         return
-    ctx.uow.engine.dispose()  # each worker opens its own connections after the fork
+
+    def post_fork(server: Any, worker: Any) -> None:
+        # workers build their own engine; the scheduler's connections stay the master's
+        ctx.uow.engine.dispose(close=False)
+
     Gunicorn({"bind": f"0.0.0.0:{settings.port}", "workers": workers,
-              "worker_class": "gthread", "threads": threads, "accesslog": None}).run()
+              "worker_class": "gthread", "threads": threads, "accesslog": None,
+              "post_fork": post_fork}).run()
 
 
 class Gunicorn:

@@ -232,3 +232,99 @@ class CycleState(Base):
     status: Mapped[str] = mapped_column(String(12))
     level: Mapped[int] = mapped_column(SmallInteger)
     effective: Mapped[int] = mapped_column(SmallInteger)
+
+
+class OutboxMessage(Base):
+    """A Slack post recorded in the same transaction as its cause and sent after commit
+    (bot/outbox.py). `key` makes a post unique (one summary per cycle, even from two
+    schedulers); `status` moves pending -> sending -> sent, so it is sent once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(40))  # chat.postMessage, chat.update
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    ts: Mapped[str | None] = mapped_column(String(40))  # the posted message, to update it
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ScheduledChange(Base):
+    """A level change or deactivation that runs at a cycle's end (DESIGN section 2)."""
+
+    __tablename__ = "scheduled_changes"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'done', 'cancelled', 'failed')", name="status"),
+        Index("ix_scheduled_due", "status", "run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))  # set_level, deactivate
+    level: Mapped[str | None] = mapped_column(String(12))
+    projects: Mapped[dict[str, Any] | None]  # {"keys": [...]} or None for all projects
+    run_at: Mapped[datetime]
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))
+    done_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class ApprovalRequest(Base):
+    """An assistant's change waiting for a SUPER (DESIGN section 4). The first decision
+    wins: deciding is an UPDATE that only matches while the request is pending."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'denied', 'expired', 'failed')", name="status"
+        ),
+        Index("ix_approvals_due", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))  # set_admin, create_user, activate_user
+    change: Mapped[dict[str, Any]]
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(10))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(Text)
+
+
+class Approval(Base):
+    """One SUPER's yes on a request; a second SUPER is needed above the cost threshold."""
+
+    __tablename__ = "approvals"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"),
+                                            primary_key=True)
+    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    at: Mapped[datetime]
+
+
+class ApprovalPolicy(Base):
+    """The organization's approval policy (DESIGN section 4); one row."""
+
+    __tablename__ = "approval_policy"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seat_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_threshold: Mapped[str | None] = mapped_column(String(24))  # None: off
+    expiry_hours: Mapped[int] = mapped_column(Integer, default=24)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -38,6 +39,26 @@ def _init(args: argparse.Namespace, ctx: Context) -> str:
         admin_slack_user_id=args.admin_slack_user_id,
     )
     return f"Rollcall is ready: {admin.name} ({admin.email}) is SUPER over all projects."
+
+
+def _clock(args: argparse.Namespace, ctx: Context) -> str:
+    """The scheduler alone: pending migrations first, then every minute (or once)."""
+    from bot import scheduler
+    from bot.settings import load_settings
+    from handlers.app import slack_client
+
+    settings = load_settings()
+    upgrade_schema(ctx)
+    client = slack_client(settings) if settings.slack_bot_token else None
+    if client is None:
+        print("rollcall: SLACK_BOT_TOKEN is not set; posts stay in the outbox until it is.",
+              file=sys.stderr)
+    if args.once:
+        done = scheduler.reconcile(ctx, client)
+        return (f"Closed {len(done.closed)} cycles, recorded {len(done.recorded)} posts, "
+                f"sent {done.posted}.")
+    scheduler.run_forever(ctx, client)
+    return ""
 
 
 def _db_upgrade(args: argparse.Namespace, ctx: Context) -> str:
@@ -142,6 +163,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("init", None): _init,
     ("db", "upgrade"): _db_upgrade,
+    ("clock", None): _clock,
     ("projects", "add"): _project_add,
     ("users", "add"): _user_add,
     ("users", "activate"): _on_user(services.activate_user),

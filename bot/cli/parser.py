@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--admin-slack-user-id")
 
     top.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    clock = top.add_parser("clock", help="run the scheduler alone")
+    clock.add_argument("--once", action="store_true", help="run what is due now, then exit")
 
     db = top.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION")

@@ -7,21 +7,24 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from billing.cycles import Cycle, CycleRule, local_midnight
 from billing.model import Level
 from billing.money import currency_code, parse_price, round_money
 from billing.terms import Terms, UserPolicy
 from billing.wording import short_date
+from bot import posts
 from bot.errors import InvalidInput, NotFound
+from bot.outbox import enqueue
 from bot.rules import require_org_super, require_viewer
 from bot.services import billing_store as bs
 from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
 from store import repository
 from store import usage as usage_sql
-from store.models import BillingTerms
+from store.models import AuditEvent, BillingTerms
 from store.models import Invoice as InvoiceRow
 
 LEVEL_COLUMNS = {Level.SUPER: "super_price", Level.ASSISTANT: "assistant_price",
@@ -206,6 +209,10 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                 usage_sql.write_checkpoint(session, due.end, since=due.start)
                 record(session, at=now, via=via, action="billing.close", actor=None,
                        subject=None, before=None, reason=doc["cycle_start"])
+                enqueue(session, key=f"summary:{due.start.isoformat()}",
+                        channel=ctx.channels.billing, now=now, payload=posts.cycle_summary(
+                            doc, cycle_changes(session, due, terms.zone),
+                            _previous_total(session, due)))
             closed.append(InvoiceView(doc))
         except IntegrityError:
             continue  # another closer finalized it first: look for the next one
@@ -232,3 +239,34 @@ def current_settings(ctx: Context, *, actor: str) -> dict[str, str]:
                 "user_price": latest.user_price, "super_price": latest.super_price,
                 "assistant_price": latest.assistant_price,
                 "view_only_price": latest.view_only_price, "user_policy": latest.user_policy}
+
+
+CHANGE_WORDS = {"user.create": "added", "user.activate": "activated",
+                "user.deactivate": "deactivated", "user.delete": "deleted",
+                "admin.set": "admin role set", "admin.remove": "admin role removed",
+                "admin.apply": "admin change applied", "admin.scheduled": "scheduled change run"}
+
+
+def cycle_changes(session: Session, cycle: Cycle, zone: Any, limit: int = 15) -> list[str]:
+    """The cycle's changes for its summary: a count per kind, then the first few."""
+    e = AuditEvent
+    in_cycle = (e.at >= cycle.start, e.at < cycle.end, e.outcome == "ok",
+                e.action.in_(CHANGE_WORDS))
+    counts = dict(session.execute(select(e.action, func.count()).where(*in_cycle)
+                                  .group_by(e.action)).all())
+    if not counts:
+        return []
+    lines = [", ".join(f"{n} {CHANGE_WORDS[a]}" for a, n in sorted(counts.items()))]
+    for event in session.scalars(select(e).where(*in_cycle).order_by(e.at, e.id).limit(limit)):
+        level = ""
+        if event.action.startswith("admin") and event.after:
+            level = f" ({event.after.get('level')}, applied: {event.after.get('effective_level')})"
+        by = f" by {event.actor}" if event.actor and event.actor != event.subject else ""
+        lines.append(f"{short_date(event.at, zone)}: {event.subject} "
+                     f"{CHANGE_WORDS[event.action]}{level}{by}")
+    return lines
+
+
+def _previous_total(session: Session, cycle: Cycle) -> str | None:
+    return session.scalar(select(InvoiceRow.total).where(InvoiceRow.cycle_start < cycle.start)
+                          .order_by(InvoiceRow.cycle_start.desc()).limit(1))

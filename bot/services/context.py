@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -34,11 +34,20 @@ class Hasher(Protocol):
     def hash(self, password: str) -> str: ...
 
 
+@dataclass(frozen=True)
+class Channels:
+    """Where automated posts go (ROLLCALL_BILLING_CHANNEL, ROLLCALL_APPROVALS_CHANNEL)."""
+
+    billing: str | None = None
+    approvals: str | None = None
+
+
 @dataclass
 class Context:
     uow: UnitOfWork
     clock: Clock
     hasher: Hasher
+    channels: Channels = field(default_factory=Channels)
 
 
 @contextmanager

@@ -25,7 +25,7 @@ class FakeSlack:
     users: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    failures: dict[str, list[tuple[int, dict[str, Any], int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -52,8 +52,10 @@ class FakeSlack:
     def response_url(self, key: str) -> str:
         return f"{self.url}/response/{key}"
 
-    def fail(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
-        self.failures.setdefault(method, []).extend([(status, body)] * times)
+    def fail(self, method: str, status: int, body: dict[str, Any], times: int = 1,
+             retry_after: int = 0) -> None:
+        """The next `times` calls of `method` answer `status` (429s with Retry-After)."""
+        self.failures.setdefault(method, []).extend([(status, body, retry_after)] * times)
 
     # --- the server side -------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler, body: str) -> None:
@@ -72,9 +74,9 @@ class FakeSlack:
         method = path.removeprefix("/api/")
         queued = self.failures.get(method)
         if queued:
-            status, payload = queued.pop(0)
+            status, payload, retry_after = queued.pop(0)
             self._record(Call(method, {**params, "_failed": status}))
-            headers = {"Retry-After": "0"} if status == 429 else {}
+            headers = {"Retry-After": str(retry_after)} if status == 429 else {}
             return self._send(request, status, payload, headers=headers)
         self._record(Call(method, params))
         return self._send(request, 200, self._answer(method, params))

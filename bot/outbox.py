@@ -1,0 +1,127 @@
+"""The outbox: Slack posts recorded in the same transaction as their cause, sent after
+commit, retried with backoff (and after Retry-After on HTTP 429), sent once.
+
+A row is claimed (status `sending`, with a lease) under the writers' lock before the
+call, and marked `sent` after it; a second sender never claims a row being sent. Only a
+crash between Slack's answer and the mark could resend a row, once its lease ran out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.services.context import Context, writing
+from store.models import OutboxMessage
+
+log = logging.getLogger("rollcall.outbox")
+LEASE = timedelta(minutes=10)
+MAX_DELAY = timedelta(hours=1)
+PERMANENT = {"channel_not_found", "not_in_channel", "invalid_auth", "account_inactive",
+             "token_revoked", "is_archived", "invalid_blocks", "msg_too_long"}
+
+
+def enqueue(session: Session, *, key: str, channel: str | None, payload: dict[str, Any],
+            now: datetime, method: str = "chat.postMessage") -> bool:
+    """Record a post in the caller's transaction; False if `key` was recorded before or
+    there is no channel to post to (a missing ROLLCALL_*_CHANNEL setting)."""
+    if not channel:
+        log.warning("not posting %s: no channel is configured", key.split(":")[0])
+        return False
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
+        return False
+    session.add(OutboxMessage(key=key, channel=channel, method=method, payload=payload,
+                              status="pending", attempts=0, created_at=now,
+                              next_attempt_at=now))
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    channel: str
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    update_ts: str | None  # for chat.update: the ts of the message being updated
+
+
+def _claim(ctx: Context) -> Claimed | None:
+    with writing(ctx) as (session, now):
+        row = session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.next_attempt_at <= now,
+                   or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"))
+            .order_by(OutboxMessage.id).limit(1))
+        if row is None:
+            return None
+        update_ts = None
+        if row.method == "chat.update":
+            original = session.scalar(select(OutboxMessage).where(
+                OutboxMessage.key == row.payload.get("updates")))
+            if original is None or original.ts is None:  # not posted yet: wait for it
+                row.next_attempt_at = now + timedelta(seconds=30)
+                return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
+            update_ts, row.channel = original.ts, original.channel
+        row.status, row.attempts = "sending", row.attempts + 1
+        row.next_attempt_at = now + LEASE
+        return Claimed(row.id, row.key, row.channel, row.method, dict(row.payload),
+                       row.attempts, update_ts)
+
+
+def _finish(ctx: Context, row_id: int, *, ts: str | None = None, error: str | None = None,
+            retry_after: float | None = None, permanent: bool = False) -> None:
+    with writing(ctx) as (session, now):
+        row = session.get(OutboxMessage, row_id)
+        if error is None:
+            row.status, row.sent_at, row.ts, row.last_error = "sent", now, ts, None
+            return
+        row.last_error = error[:500]
+        if permanent:
+            row.status = "failed"
+            return
+        delay = timedelta(seconds=retry_after) if retry_after is not None else min(
+            timedelta(seconds=15 * 2 ** (row.attempts - 1)), MAX_DELAY)
+        row.status, row.next_attempt_at = "pending", now + delay
+
+
+def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
+    """Send what is due now; returns how many were sent."""
+    sent = 0
+    for _ in range(limit):
+        claimed = _claim(ctx)
+        if claimed is None:
+            break
+        if claimed.method == "wait":
+            continue
+        body = {k: v for k, v in claimed.payload.items() if k != "updates"}
+        try:
+            if claimed.method == "chat.update":
+                response = client.chat_update(channel=claimed.channel, ts=claimed.update_ts,
+                                              **body)
+            else:
+                response = client.chat_postMessage(channel=claimed.channel, **body)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            retry = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 \
+                else None
+            log.warning("Slack refused outbox %s: %s", claimed.key, error)
+            _finish(ctx, claimed.id, error=error, permanent=error in PERMANENT,
+                    retry_after=float(retry) if retry is not None else None)
+            continue
+        except OSError as exc:  # the network: try again later
+            log.warning("could not reach Slack for outbox %s: %s", claimed.key, exc)
+            _finish(ctx, claimed.id, error=type(exc).__name__)
+            continue
+        _finish(ctx, claimed.id, ts=response.get("ts"))
+        sent += 1
+    return sent

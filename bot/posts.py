@@ -1,0 +1,105 @@
+"""What Rollcall posts to channels, as pure functions returning `{text, blocks}`.
+
+Posts are rendered by the code that records them (services, the scheduler), in the
+same transaction, so they live here rather than in `handlers/` (which renders replies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from billing.money import format_money
+
+TEXT_LIMIT = 3000
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
+
+
+def _lines(lines: Sequence[str], limit: int = 15) -> str:
+    shown = list(lines[:limit])
+    if len(lines) > limit:
+        shown.append(f"…and {len(lines) - limit} more")
+    return "\n".join(shown)
+
+
+def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
+                  previous_total: str | None) -> dict[str, Any]:
+    """The closed cycle at a glance: period, total, lines (each admin's level and why),
+    the changes during the cycle, and the difference from the previous cycle."""
+    cur = doc["currency"]
+
+    def money(value: str | Decimal) -> str:
+        return format_money(Decimal(value), cur)
+
+    period = f"{doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}"
+    if previous_total is None:
+        versus = "the first invoice"
+    else:
+        delta = Decimal(doc["total"]) - Decimal(previous_total)
+        sign = "+" if delta > 0 else ""
+        versus = f"{sign}{money(delta)} on the previous cycle ({money(previous_total)})"
+    lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
+             f"{money(ln['amount'])}" for ln in doc["lines"]]
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text",
+                                    "text": f"Invoice {period}: {money(doc['total'])}"}},
+        _section(f"*{doc['active_users']} active users* · {versus}"),
+        _section("*Lines*\n" + _lines(lines, 25)),
+        _section("*Changes during the cycle*\n" + (_lines(changes) or "None.")),
+        _context("Final: this invoice never changes. `/billing invoices` lists them all."),
+    ]
+    return {"text": f"Invoice {period}: {money(doc['total'])}", "blocks": blocks}
+
+
+def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
+             upgraded: Sequence[str], pending_downgrades: Sequence[str]) -> dict[str, Any]:
+    cur = doc["currency"]
+    total = format_money(Decimal(doc["total"]), cur)
+    tips = []
+    if pending_downgrades:
+        tips.append("Pending downgrades still bill the higher level until the admin logs "
+                    "in; `/admins apply` applies one now.")
+    if upgraded:
+        tips.append("Upgrades late in a cycle bill the whole cycle; next time, schedule "
+                    "them for the next cycle's start.")
+    blocks = [
+        _section(f"*Heads-up: this cycle ends {ends}.* Estimate so far: *{total}* "
+                 f"({doc['active_users']} active users)."),
+        _section("*Scheduled for the cycle end*\n" + (_lines(scheduled) or "Nothing.")),
+        _section("*Admins upgraded this cycle*\n" + (_lines(upgraded) or "None.")),
+        _section("*Pending downgrades*\n" + (_lines(pending_downgrades) or "None.")),
+    ]
+    if tips:
+        blocks.append(_context(" ".join(tips)))
+    return {"text": f"Heads-up: this cycle ends {ends}; estimate {total}", "blocks": blocks}
+
+
+def warning(text: str) -> dict[str, Any]:
+    return {"text": text, "blocks": [_section(f":warning: {text}")]}
+
+
+def pending_user_card(name: str, email: str, at: str) -> dict[str, Any]:
+    """Asks administrators to activate a pending user who just signed in for the first time."""
+    text = f"{name} ({email}) signed in for the first time at {at} and is still pending."
+    return {"text": text, "blocks": [
+        _section(f"*{text}*\nActivate them to give them a seat, or deactivate them."),
+        {"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Activate"},
+             "style": "primary", "action_id": "pending_activate", "value": email},
+            {"type": "button", "text": {"type": "plain_text", "text": "Deactivate"},
+             "action_id": "pending_deactivate", "value": email},
+        ]},
+    ]}
+
+
+def outcome(text: str) -> dict[str, Any]:
+    """A card after its decision: the buttons are gone, the outcome stays."""
+    return {"text": text, "blocks": [_section(text)]}

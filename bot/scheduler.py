@@ -1,0 +1,127 @@
+"""The scheduler: APScheduler 3 drives one reconciler, and the database decides what is
+due, so a missed or late run is never lost (DESIGN section 3).
+
+Each pass: run the scheduled changes that are due (each at its own boundary instant),
+close every ended cycle (oldest first, its summary recorded in the outbox), expire old
+approval requests, record the heads-up and the daily integrity check when due, then send
+the outbox. Every step is idempotent in the database, so two schedulers at once (a clock
+process and an embedded one, by mistake) still do each thing once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.cycles import Cycle
+from billing.model import Level
+from billing.wording import short_date
+from bot import posts
+from bot.outbox import deliver_due, enqueue
+from bot.services import billing as billing_service
+from bot.services import billing_store as bs
+from bot.services.context import Context, Via, writing
+from bot.services.views import user_view
+from store import repository
+from store.models import AuditEvent
+
+log = logging.getLogger("rollcall.scheduler")
+HEADS_UP = timedelta(days=3)
+INTERVAL_SECONDS = 60
+
+
+@dataclass
+class Pass:
+    """What one reconciler pass did."""
+
+    closed: list[str] = field(default_factory=list)
+    posted: int = 0
+    recorded: list[str] = field(default_factory=list)
+
+
+def reconcile(ctx: Context, client: WebClient | None = None) -> Pass:
+    done = Pass()
+    done.closed = [v.document["cycle_start"] for v in
+                   billing_service.close_due_cycles(ctx, via=Via.SCHEDULER)]
+    done.recorded += heads_up(ctx)
+    done.recorded += integrity_check(ctx)
+    if client is not None:
+        done.posted = deliver_due(ctx, client)
+    return done
+
+
+def heads_up(ctx: Context) -> list[str]:
+    """Once per cycle, HEADS_UP before it ends: the estimate and what will change."""
+    with writing(ctx) as (session, now):
+        vs = bs.versions(session, repository.organization(session))
+        schedule = bs.schedule_of(vs)
+        cycle = schedule.cycle_containing(now)
+        if now < cycle.end - HEADS_UP:
+            return []
+        terms = bs.terms_for(vs, schedule, cycle)
+        doc = bs.document(bs.compute(session, cycle, terms), "draft", terms.zone)
+        facts = heads_up_facts(session, cycle, terms.zone)
+        key = f"headsup:{cycle.start.isoformat()}"
+        payload = posts.heads_up(doc, short_date(cycle.end, terms.zone), **facts)
+        return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
+                                payload=payload, now=now) else []
+
+
+def integrity_check(ctx: Context) -> list[str]:
+    """Daily: warn when no active SUPER over all projects is left (a manual DB edit)."""
+    with writing(ctx) as (session, now):
+        key = f"integrity:{now.date().isoformat()}"
+        if repository.count_org_supers(session) > 0:
+            return []
+        text = ("Integrity check: there is no active SUPER admin over all projects. "
+                "Someone changed the database directly; make a user SUPER over all "
+                "projects (`rollcall admins set EMAIL super`) as soon as possible.")
+        return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
+                                payload=posts.warning(text), now=now) else []
+
+
+def heads_up_facts(session: Session, cycle: Cycle, zone: ZoneInfo) -> dict[str, list[str]]:
+    """Admins upgraded this cycle and downgrades still pending (they bill the old level)."""
+    e = AuditEvent
+    upgraded = []
+    for event in session.scalars(select(e).where(
+            e.at >= cycle.start, e.at < cycle.end, e.outcome == "ok",
+            e.action.in_(("admin.set", "admin.apply", "user.login"))).order_by(e.at)):
+        was = Level.parse(str((event.before or {}).get("level") or "none"))
+        now = Level.parse(str((event.after or {}).get("level") or "none"))
+        if event.action == "admin.set" and now > was:
+            upgraded.append(f"{event.subject}: {now.title} since {short_date(event.at, zone)}")
+    pending = [f"{u.email}: {u.level.title if u.level else 'removal'}, still "
+               f"{u.effective_level.title} until their next login"
+               for u in map(user_view, repository.admins(session))
+               if u.pending and u.effective_level > u.level]
+    return {"scheduled": [], "upgraded": upgraded, "pending_downgrades": pending}
+
+
+def run_forever(ctx: Context, client: WebClient | None, *, blocking: bool = True) -> Any:
+    """Run `reconcile` now and every INTERVAL_SECONDS. APScheduler's own catch-up is not
+    relied on: a late or missed run changes nothing, the database says what is due."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    def tick() -> None:
+        try:
+            done = reconcile(ctx, client)
+            if done.closed or done.recorded or done.posted:
+                log.info("closed %s, recorded %s, posted %d", done.closed, done.recorded,
+                         done.posted)
+        except Exception:  # the next tick tries again; nothing half-written
+            log.exception("scheduler pass failed")
+
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    scheduler.add_job(tick, "interval", seconds=INTERVAL_SECONDS, id="reconcile",
+                      max_instances=1, coalesce=True, next_run_time=ctx.clock.now())
+    scheduler.start()
+    return scheduler

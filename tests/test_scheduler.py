@@ -1,0 +1,188 @@
+"""The scheduler's reconciler and the outbox: cycles closed once and in order, one post
+per cycle even with two schedulers, Slack failures and 429s lose and duplicate nothing."""
+
+import threading
+from datetime import date
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select, update
+
+from billing.model import Level
+from bot import scheduler, services
+from bot.bootstrap import bootstrap
+from bot.outbox import deliver_due
+from bot.services import Via
+from bot.services import billing as billing_service
+from bot.services.context import Channels
+from bot.settings import Settings
+from handlers.app import slack_client
+from store.models import AdminGrant, OutboxMessage
+from tests.conftest import CHEAP_HASHER
+from tests.fakes import FixedClock
+from tests.slack.fake_slack import FakeSlack
+
+SAM = "sam@example.com"
+BILLING = "C0BILLING"
+
+
+@pytest.fixture
+def fake():
+    slack = FakeSlack()
+    yield slack
+    slack.close()
+
+
+@pytest.fixture
+def client(fake):
+    return slack_client(Settings(slack_bot_token="xoxb-test", slack_api_url=fake.api_url))
+
+
+@pytest.fixture
+def org(ctx, clock):
+    """Acme since 2025-02-01: monthly cycles from the 1st, users $10, SUPER $50."""
+    ctx.channels = Channels(billing=BILLING, approvals="C0APPROVALS")
+    billing_service.configure_billing(ctx, actor=SAM, via=Via.CLI, anchor=date(2025, 1, 1),
+                                      user_price="10", admin_prices={Level.SUPER: "50"})
+    return ctx
+
+
+def posts(fake):
+    return [c.params for c in fake.called("chat.postMessage") if "_failed" not in c.params]
+
+
+def test_a_downtime_of_three_cycles_closes_and_posts_each_once_in_order(org, clock, fake,
+                                                                       client):
+    clock.set("2025-03-10T00:00:00Z")
+    services.create_user(org, actor=SAM, via=Via.CLI, email="lee@example.com",
+                         first_name="Lee", last_name="Park")
+    clock.set("2025-05-02T09:00:00Z")  # the scheduler was down since February
+    done = scheduler.reconcile(org, client)
+    assert [c[:10] for c in done.closed] == ["2025-02-01", "2025-03-01", "2025-04-01"]
+    summaries = [p for p in posts(fake) if p["text"].startswith("Invoice")]
+    assert [p["text"][:32] for p in summaries] == [
+        "Invoice 2025-02-01 to 2025-03-01", "Invoice 2025-03-01 to 2025-04-01",
+        "Invoice 2025-04-01 to 2025-05-01"]
+    assert all(p["channel"] == BILLING for p in summaries)
+    march = str(summaries[1]["blocks"])
+    assert "lee@example.com added" in march and "+$10.00 on the previous cycle" in march
+    again = scheduler.reconcile(org, client)
+    assert again.closed == [] and again.posted == 0
+    assert len([p for p in posts(fake) if p["text"].startswith("Invoice")]) == 3
+
+
+def test_two_schedulers_at_once_close_and_post_once_per_cycle(org, clock, fake, client,
+                                                             database_url):
+    clock.set("2025-06-02T00:00:00Z")
+    barrier = threading.Barrier(2)
+
+    def run():
+        side = bootstrap(Settings(database_url=database_url), clock=FixedClock(clock.now()),
+                         hasher=CHEAP_HASHER)
+        side.channels = org.channels
+        barrier.wait(timeout=10)
+        scheduler.reconcile(side, client)
+        side.uow.engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    summaries = [p["text"][:18] for p in posts(fake) if p["text"].startswith("Invoice")]
+    assert sorted(summaries) == sorted(set(summaries)) and len(summaries) == 4
+
+
+def test_slack_errors_are_retried_with_backoff_and_sent_once(org, clock, fake, client):
+    fake.fail("chat.postMessage", 200, {"ok": False, "error": "internal_error"}, times=2)
+    clock.set("2025-03-01T00:05:00Z")
+    scheduler.reconcile(org, client)
+    assert posts(fake) == []
+    with org.uow as uow:
+        row = uow.session.scalar(select(OutboxMessage))
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "internal_error")
+    clock.advance(seconds=14)
+    assert deliver_due(org, client) == 0  # backoff: not yet
+    clock.advance(seconds=2)
+    assert deliver_due(org, client) == 0  # second failure, now waiting 30 s
+    clock.advance(seconds=31)
+    assert deliver_due(org, client) == 1
+    assert deliver_due(org, client) == 0
+    assert len(posts(fake)) == 1
+
+
+def test_429s_are_retried_by_the_client_then_by_the_outbox_and_sent_once(org, clock, fake,
+                                                                          client):
+    fake.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, times=6)
+    clock.set("2025-03-01T00:05:00Z")
+    scheduler.reconcile(org, client)  # 4 tries by the client, then the outbox retries
+    assert len(posts(fake)) == 1 and len(fake.called("chat.postMessage")) == 7
+    with org.uow as uow:
+        row = uow.session.scalar(select(OutboxMessage))
+        assert (row.status, row.attempts) == ("sent", 2)
+    assert deliver_due(org, client) == 0 and len(posts(fake)) == 1
+
+
+def test_the_outbox_waits_out_retry_after(org, clock, fake):
+    bare = WebClient(token="xoxb-test", base_url=fake.api_url)  # no retry handler of its own
+    fake.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, retry_after=120)
+    clock.set("2025-03-01T00:05:00Z")
+    scheduler.reconcile(org, bare)
+    clock.advance(seconds=119)
+    assert deliver_due(org, bare) == 0
+    clock.advance(seconds=1)
+    assert deliver_due(org, bare) == 1 and len(posts(fake)) == 1
+
+
+def test_a_permanent_error_is_not_retried(org, clock, fake, client):
+    fake.fail("chat.postMessage", 200, {"ok": False, "error": "channel_not_found"})
+    clock.set("2025-03-01T00:05:00Z")
+    scheduler.reconcile(org, client)
+    with org.uow as uow:
+        assert uow.session.scalar(select(OutboxMessage.status)) == "failed"
+    clock.advance(days=1)
+    assert deliver_due(org, client) == 0 and posts(fake) == []
+
+
+def test_the_heads_up_is_posted_once_three_days_before_the_end(org, clock, fake, client):
+    clock.set("2025-02-25T00:00:00Z")
+    assert scheduler.reconcile(org, client).recorded == []
+    clock.set("2025-02-26T00:00:00Z")
+    services.create_user(org, actor=SAM, via=Via.CLI, email="lee@example.com",
+                         first_name="Lee", last_name="Park")
+    services.set_admin(org, actor=SAM, via=Via.CLI, email="lee@example.com",
+                       level=Level.SUPER)
+    assert scheduler.reconcile(org, client).recorded == ["headsup:2025-02-01T00:00:00+00:00"]
+    assert scheduler.reconcile(org, client).recorded == []
+    heads_up = [p for p in posts(fake) if p["text"].startswith("Heads-up")]
+    assert len(heads_up) == 1 and "Mar 1" in heads_up[0]["text"]
+    assert "lee@example.com: SUPER since Feb 26" in str(heads_up[0]["blocks"])
+
+
+def test_the_daily_integrity_check_warns_once_a_day(org, clock, fake, client):
+    clock.set("2025-02-10T00:00:00Z")
+    assert scheduler.reconcile(org, client).recorded == []
+    with org.uow as uow:  # a manual edit behind Rollcall's back
+        uow.session.execute(update(AdminGrant).values(level="assistant"))
+        uow.commit()
+    assert scheduler.reconcile(org, client).recorded == ["integrity:2025-02-10"]
+    clock.advance(hours=5)
+    assert scheduler.reconcile(org, client).recorded == []
+    clock.advance(days=1)
+    assert scheduler.reconcile(org, client).recorded == ["integrity:2025-02-11"]
+    warnings = [p for p in posts(fake) if "Integrity check" in p["text"]]
+    assert len(warnings) == 2
+
+
+def test_without_a_channel_nothing_is_recorded(ctx, clock, fake, client):
+    clock.set("2025-03-02T00:00:00Z")
+    done = scheduler.reconcile(ctx, client)
+    assert done.closed and done.recorded == [] and posts(fake) == []
+
+
+def test_clock_once_runs_what_is_due(org, clock, cli, fake, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+    clock.set("2025-03-02T00:00:00Z")
+    result = cli("clock", "--once")
+    assert result.code == 0 and "Closed 1 cycles" in result.out and "sent 1" in result.out
