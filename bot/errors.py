@@ -26,6 +26,11 @@ class InvariantViolation(RollcallError):
     """The action would break one of the design's invariants."""
 
 
+class LastSuperViolation(InvariantViolation):
+    """Invariant 1: the change would leave no active SUPER over all projects. Besides the
+    refusal, the attempt is posted to the billing channel so the admins see it."""
+
+
 class NotInitialised(RollcallError):
     def __init__(self) -> None:
         super().__init__(

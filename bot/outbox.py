@@ -16,6 +16,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.services.context import Context, writing
@@ -94,8 +95,22 @@ def _finish(ctx: Context, row_id: int, *, ts: str | None = None, error: str | No
         row.status, row.next_attempt_at = "pending", now + delay
 
 
+def _anything_due(ctx: Context) -> bool:
+    """A read without the writers' lock, so a request with nothing to send costs little."""
+    with ctx.uow as uow:
+        return uow.session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.next_attempt_at <= ctx.clock.now(),
+                   OutboxMessage.status.in_(("pending", "sending"))).limit(1)) is not None
+
+
 def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
     """Send what is due now; returns how many were sent."""
+    try:
+        if not _anything_due(ctx):
+            return 0
+    except DBAPIError:  # not initialised, or the database is down: the next pass retries
+        return 0
     sent = 0
     for _ in range(limit):
         claimed = _claim(ctx)

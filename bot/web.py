@@ -1,4 +1,5 @@
-"""The HTTP surface (DESIGN section 7): `POST /slack/events` (Bolt), `GET /healthz`.
+"""The HTTP surface (DESIGN section 7): `POST /slack/events` (Bolt), `GET /healthz`,
+`POST /hooks/login` (bot/hooks.py).
 
 A plain WSGI callable, so gunicorn serves it in production and tests serve it on
 loopback with the standard library.
@@ -7,7 +8,9 @@ loopback with the standard library.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -15,6 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import bootstrap
+from bot.hooks import MAX_BODY, login_hook
+from bot.outbox import deliver_due
 from bot.services import Context
 from bot.settings import Settings, load_settings
 
@@ -25,6 +30,19 @@ def _reply(start: StartResponse, status: str, body: dict[str, Any]) -> list[byte
     data = json.dumps(body).encode()
     start(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
+
+
+def _body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
+
+
+def send_outbox_soon(ctx: Context, client: Any) -> None:
+    """Posts recorded by a request go out right after it, not at the next scheduler tick."""
+    threading.Thread(target=deliver_due, args=(ctx, client), daemon=True).start()
 
 
 def database_reachable(ctx: Context) -> bool:
@@ -44,12 +62,22 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
 
     settings = settings or load_settings()
     ctx = context or bootstrap(settings)
-    slack = SlackRequestHandler(bolt or build_app(ctx, settings))
+    bolt = bolt or build_app(ctx, settings)
+    slack = SlackRequestHandler(bolt)
+    secret = settings.rollcall_webhook_secret
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
             return slack(environ, start)
+        if path == "/hooks/login" and method == "POST":
+            headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
+                       if k.startswith("HTTP_")}
+            status, body = login_hook(ctx, secret.get_secret_value() if secret else None,
+                                      headers, _body(environ))
+            if status == 200:
+                send_outbox_soon(ctx, bolt.client)
+            return _reply(start, f"{status} {HTTPStatus(status).phrase}", body)
         if path == "/healthz" and method in ("GET", "HEAD"):
             if database_reachable(ctx):
                 return _reply(start, "200 OK", {"status": "ok"})

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from billing.model import Level, Status
-from bot import services
+from bot import posts, services
 from bot.errors import InvalidInput
 from bot.services import Via
 from bot.services.queries import users_page
@@ -47,7 +47,7 @@ def _json_value(body: dict[str, Any]) -> dict[str, Any]:
 def _on_status(deps: Deps, verb: str) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             respond(replace_original=False,
                     **status_change(deps, _clicker(deps, body), verb, _value(body)))
 
@@ -60,7 +60,7 @@ def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
 
     def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             outcome = service(deps.ctx, actor=_clicker(deps, body), via=SLACK,
                               email=_value(body), remove_admin=True)
             respond(replace_original=True, **blocks.message(outcome.message))
@@ -71,7 +71,7 @@ def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
 def _on_page(deps: Deps) -> Callable[..., None]:
     def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             cursor = _json_value(body)
             status = cursor.get("s") if cursor.get("s") in (
                 "active", "pending", "deactivated") else None
@@ -85,7 +85,23 @@ def _on_page(deps: Deps) -> Callable[..., None]:
     return listener
 
 
+def _on_pending_card(deps: Deps, verb: str) -> Callable[..., None]:
+    """The first-login card's Activate / Deactivate: act as the clicker, then replace the
+    card with the outcome so nobody clicks it again."""
+
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        with answering(respond, deps):
+            clicker = _clicker(deps, body)
+            message = status_change(deps, clicker, verb, _value(body))["text"]
+            respond(replace_original=True, **posts.outcome(f"{message} ({clicker})"))
+
+    return listener
+
+
 def register(app: App, deps: Deps) -> None:
+    for verb in ("activate", "deactivate"):
+        app.action(f"pending_{verb}")(_on_pending_card(deps, verb))
     for verb in ("activate", "deactivate", "delete"):
         app.action(f"user_{verb}")(_on_status(deps, verb))
     for verb in ("deactivate", "delete"):
@@ -96,14 +112,14 @@ def register(app: App, deps: Deps) -> None:
     @app.action("user_make_admin")
     def make_admin(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             modals.open_make_admin(deps, _clicker(deps, body), body.get("trigger_id", ""),
                                    _value(body))
 
     @app.action("admin_set_confirm")
     def confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             change = _json_value(body)
             projects = change.get("projects")
             if projects is not None and not (isinstance(projects, list) and all(

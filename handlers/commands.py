@@ -33,19 +33,19 @@ def register(app: App, deps: Deps) -> None:
     @app.command("/users")
     def users(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             respond(**users_reply(deps, command))
 
     @app.command("/admins")
     def admins(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             respond(**admins_reply(deps, command))
 
     @app.command("/billing")
     def billing(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
-        with answering(respond):
+        with answering(respond, deps):
             respond(**billing_reply(deps, command))
 
 

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import InvariantViolation, RollcallError
+from bot.outbox import deliver_due
 from bot.services import Context
 from bot.services.slack_identity import email_for_slack_user
 from handlers import blocks
@@ -71,8 +72,9 @@ def target_email(deps: Deps, target: Target) -> str:
 
 
 @contextmanager
-def answering(send: Callable[..., Any]) -> Iterator[None]:
-    """Run a listener's work; any refusal or failure becomes one polite message."""
+def answering(send: Callable[..., Any], deps: Deps | None = None) -> Iterator[None]:
+    """Run a listener's work; any refusal or failure becomes one polite message. Posts
+    the work recorded (cards, warnings) go out right after, from the outbox."""
     try:
         yield
     except Refused as exc:
@@ -86,3 +88,6 @@ def answering(send: Callable[..., Any]) -> Iterator[None]:
     except Exception:  # never a stack trace in Slack
         log.exception("listener failed")
         send(**blocks.message(OOPS))
+    finally:
+        if deps is not None:
+            deliver_due(deps.ctx, deps.client)

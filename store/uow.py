@@ -1,7 +1,13 @@
-"""Unit of work: owns one session per `with` block and rolls back unless `commit()` ran."""
+"""Unit of work: each `with uow as work:` gets its own session, which rolls back unless
+`work.commit()` is called.
+
+One `UnitOfWork` is shared by every thread of a process (a web worker's request threads,
+the scheduler, Bolt's listener pool), so the sessions it opens are kept per thread.
+"""
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 
 from sqlalchemy import Engine, update
@@ -10,28 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.models import Organization
 
 
-class UnitOfWork:
-    """Re-enterable: each `with uow:` opens a fresh session."""
+class Work:
+    """One transaction's session."""
 
-    session: Session
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        # expire_on_commit=False: services hand back values read inside the transaction
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-
-    def __enter__(self) -> UnitOfWork:
-        self.session = self._sessions()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.session.rollback()
-        self.session.close()
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def commit(self) -> None:
         self.session.commit()
@@ -50,3 +39,31 @@ class UnitOfWork:
             )
         )
         return bool(result.rowcount)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # expire_on_commit=False: services hand back values read inside the transaction
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._local = threading.local()
+
+    def __enter__(self) -> Work:
+        work = Work(self._sessions())
+        self._stack().append(work)
+        return work
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        work = self._stack().pop()
+        work.session.rollback()
+        work.session.close()
+
+    def _stack(self) -> list[Work]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack

@@ -20,7 +20,7 @@ from bot.bootstrap import bootstrap, upgrade_schema
 from bot.errors import InvariantViolation, PermissionDenied
 from bot.services import Context, Via
 from bot.settings import Settings
-from store.uow import UnitOfWork
+from store.uow import Work
 from tests.conftest import CHEAP_HASHER
 from tests.fakes import FixedClock
 
@@ -105,7 +105,7 @@ def test_without_the_writers_lock_the_race_breaks_invariant_1(postgres_url, monk
     services.init_organization(ctx, org_name="Acme", admin_email=SAM,
                                admin_first_name="Sam", admin_last_name="Stone")
     two_supers(ctx)
-    monkeypatch.setattr(UnitOfWork, "lock_for_write", lambda self: True)
+    monkeypatch.setattr(Work, "lock_for_write", lambda self: True)
     results = race(postgres_url, [(SAM, SAM), (LEE, LEE)])
     assert all(isinstance(r, services.Outcome) for r in results), results
     assert supers(ctx) == []

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from billing.model import Level, Status
+from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.outbox import enqueue
 from bot.rules import Scope, require_level_changer
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
@@ -144,6 +146,11 @@ def login(ctx: Context, *, via: Via, email: str) -> Outcome:
         record(session, at=now, via=via, action="user.login", actor=user, subject=user,
                before=before)
         after = user_view(user)
+        if first and after.status is Status.PENDING:  # "additional steps on initial login"
+            enqueue(session, key=f"first-login:{user.id}", now=now,
+                    channel=ctx.channels.approvals or ctx.channels.billing,
+                    payload=posts.pending_user_card(after.name, after.email,
+                                                    f"{now:%Y-%m-%d %H:%M} UTC"))
     words = [f"{after.name} signed in"]
     if applied:
         words.append("their pending admin change is now applied")

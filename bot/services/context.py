@@ -14,7 +14,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.errors import NotFound, NotInitialised, RollcallError, Unavailable
+from bot.errors import (
+    LastSuperViolation,
+    NotFound,
+    NotInitialised,
+    RollcallError,
+    Unavailable,
+)
 from bot.rules import Actor
 from bot.services.views import UserView, actor_of, snapshot, user_view
 from bot.validation import email_key
@@ -150,7 +156,7 @@ def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             except (NotInitialised, Unavailable):
                 raise
             except RollcallError as exc:
-                _record_refusal(ctx, action, kw, str(exc))
+                _record_refusal(ctx, action, kw, exc)
                 raise
 
         run.__name__ = service.__name__
@@ -161,26 +167,41 @@ def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return wrap
 
 
-def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], reason: str) -> None:
+ATTEMPTS = {"user.deactivate": "to deactivate", "user.delete": "to delete",
+            "admin.set": "to change the admin role of", "admin.remove": "to remove the admin "
+            "role of"}
+
+
+def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], exc: RollcallError) -> None:
     actor_email, subject_email = kw.get("actor"), kw.get("email")
     try:
         with ctx.uow as uow:
-            session = uow.session
+            session, now = uow.session, ctx.clock.now()
             actor = _maybe_user(session, actor_email)
             subject = _maybe_user(session, subject_email)
-            session.add(
-                AuditEvent(
-                    at=ctx.clock.now(),
-                    via=Via(kw["via"]).value,
-                    action=action,
-                    outcome="refused",
-                    actor_user_id=actor.id if actor else None,
-                    actor=_clip(actor_email, 254) if actor_email else None,
-                    subject_user_id=subject.id if subject else None,
-                    subject=_clip(subject_email, 254) if isinstance(subject_email, str) else None,
-                    reason=reason,
-                )
+            event = AuditEvent(
+                at=now,
+                via=Via(kw["via"]).value,
+                action=action,
+                outcome="refused",
+                actor_user_id=actor.id if actor else None,
+                actor=_clip(actor_email, 254) if actor_email else None,
+                subject_user_id=subject.id if subject else None,
+                subject=_clip(subject_email, 254) if isinstance(subject_email, str) else None,
+                reason=str(exc),
             )
+            session.add(event)
+            session.flush()
+            if isinstance(exc, LastSuperViolation):
+                from bot import posts
+                from bot.outbox import enqueue
+
+                who = f"{actor.first_name} {actor.last_name}" if actor else "Someone"
+                verb = ATTEMPTS.get(action, action)
+                text = (f"{who} tried {verb} {event.subject} via {event.via} at "
+                        f"{now:%Y-%m-%d %H:%M} UTC, and Rollcall refused: {exc}")
+                enqueue(session, key=f"warning:{event.id}", channel=ctx.channels.billing,
+                        payload=posts.warning(text), now=now)
             uow.commit()
     except DBAPIError:
         pass  # not initialised or unreachable: the refusal itself still reaches the actor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.errors import InvariantViolation
+from bot.errors import InvariantViolation, LastSuperViolation
 from store import repository
 from store.models import User
 
@@ -34,7 +34,7 @@ def keep_an_org_super(session: Session, user: User, was_super: bool, doing: str)
         return
     session.flush()
     if repository.count_org_supers(session) == 0:
-        raise InvariantViolation(last_super_message(user, doing))
+        raise LastSuperViolation(last_super_message(user, doing))
 
 
 def refuse_admin_removal_by_status(user: User, doing: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 
 from billing.model import Status
-from bot.errors import Conflict, InvariantViolation, NotFound
+from bot.errors import Conflict, LastSuperViolation, NotFound
 from bot.rules import require_user_manager
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import (
@@ -103,7 +103,7 @@ def _change_status(
                 user.grant = None  # signing out for good ends any pending removal too
             elif was_super and repository.count_org_supers(session) <= 1:
                 # invariant 1 before invariant 2, so the last SUPER hears the real reason
-                raise InvariantViolation(last_super_message(user, f"{action} them"))
+                raise LastSuperViolation(last_super_message(user, f"{action} them"))
             else:
                 refuse_admin_removal_by_status(user, action)
         user.status = target.value

@@ -157,3 +157,27 @@ def test_an_unreachable_database_says_try_again(settings, fake):
 def test_an_assistant_is_refused_before_any_hint(org, slack, fake):
     answer = reply(slack, fake, "/admins", "set lee@example.com super alpha", user=PAT)
     assert "Only a SUPER" in answer["text"] and "Confirm" not in str(answer["blocks"])
+
+
+def test_concurrent_requests_each_get_their_answer(org, slack, fake):
+    """One process serves many request threads: each gets its own database session."""
+    import threading
+
+    keys, errors = [], []
+
+    def ask(user):
+        try:
+            response, key = slack.command("/users", "list", user)
+            assert response.status == 200
+            keys.append(key)
+        except Exception as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(SAM if n % 2 else PAT,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors and len(keys) == 16
+    for key in keys:
+        assert "Total Active Users" in fake.wait_for("response", key)[0].params["text"]
