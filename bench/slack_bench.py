@@ -106,8 +106,9 @@ def bare_app():
 
 def rollcall_thread_local_uow():
     """Rollcall's `create_app()` with one change, for the investigation only: the unit of
-    work keeps its session per thread. `store.uow.UnitOfWork` keeps it on the instance, which
-    every thread of a worker shares through `ctx.uow`."""
+    work keeps its session per thread. `store.uow.UnitOfWork` at 7ba7223 keeps it on the
+    instance, which every thread of a worker shares through `ctx.uow`. (Harmless, and a
+    no-op, on a UnitOfWork that no longer uses `self.session`.)"""
     from store.uow import UnitOfWork
 
     local = threading.local()

@@ -1,5 +1,6 @@
-"""The outbox: Slack posts recorded in the same transaction as their cause, sent after
-commit, retried with backoff (and after Retry-After on HTTP 429), sent once.
+"""Sending the outbox: Slack posts recorded (store/outbox.py) in the same transaction as
+their cause are sent after commit, retried with backoff (and after Retry-After on HTTP
+429), sent once.
 
 A row is claimed (status `sending`, with a lease) under the writers' lock before the
 call, and marked `sent` after it; a second sender never claims a row being sent. Only a
@@ -10,14 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from bot.services.context import Context, writing
 from store.models import OutboxMessage
@@ -27,22 +27,6 @@ LEASE = timedelta(minutes=10)
 MAX_DELAY = timedelta(hours=1)
 PERMANENT = {"channel_not_found", "not_in_channel", "invalid_auth", "account_inactive",
              "token_revoked", "is_archived", "invalid_blocks", "msg_too_long"}
-
-
-def enqueue(session: Session, *, key: str, channel: str | None, payload: dict[str, Any],
-            now: datetime, method: str = "chat.postMessage") -> bool:
-    """Record a post in the caller's transaction; False if `key` was recorded before or
-    there is no channel to post to (a missing ROLLCALL_*_CHANNEL setting)."""
-    if not channel:
-        log.warning("not posting %s: no channel is configured", key.split(":")[0])
-        return False
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
-        return False
-    session.add(OutboxMessage(key=key, channel=channel, method=method, payload=payload,
-                              status="pending", attempts=0, created_at=now,
-                              next_attempt_at=now))
-    session.flush()
-    return True
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 due, so a missed or late run is never lost (DESIGN section 3).
 
 Each pass: run the scheduled changes that are due (each at its own boundary instant),
-close every ended cycle (oldest first, its summary recorded in the outbox), expire old
-approval requests, record the heads-up and the daily integrity check when due, then send
-the outbox. Every step is idempotent in the database, so two schedulers at once (a clock
-process and an embedded one, by mistake) still do each thing once.
+close every ended cycle (oldest first, its summary recorded in the outbox), record the
+heads-up and the daily integrity check when due, then send the outbox. Every step is
+idempotent in the database, so two schedulers at once (a clock process and an embedded
+one, by mistake) still do each thing once.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from billing.cycles import Cycle
 from billing.model import Level
 from billing.wording import short_date
 from bot import posts
-from bot.outbox import deliver_due, enqueue
+from bot.outbox import deliver_due
 from bot.services import billing as billing_service
 from bot.services import billing_store as bs
 from bot.services.context import Context, Via, writing
+from bot.services.scheduled import run_due_changes
 from bot.services.views import user_view
 from store import repository
-from store.models import AuditEvent
+from store.models import AuditEvent, ScheduledChange, User
+from store.outbox import enqueue
 
 log = logging.getLogger("rollcall.scheduler")
 HEADS_UP = timedelta(days=3)
@@ -48,6 +50,7 @@ class Pass:
 
 def reconcile(ctx: Context, client: WebClient | None = None) -> Pass:
     done = Pass()
+    done.recorded += run_due_changes(ctx)  # before the close: they run at the boundary
     done.closed = [v.document["cycle_start"] for v in
                    billing_service.close_due_cycles(ctx, via=Via.SCHEDULER)]
     done.recorded += heads_up(ctx)
@@ -102,7 +105,13 @@ def heads_up_facts(session: Session, cycle: Cycle, zone: ZoneInfo) -> dict[str, 
                f"{u.effective_level.title} until their next login"
                for u in map(user_view, repository.admins(session))
                if u.pending and u.effective_level > u.level]
-    return {"scheduled": [], "upgraded": upgraded, "pending_downgrades": pending}
+    scheduled = [f"{u.first_name} {u.last_name} ({u.email}): "
+                 f"{Level.parse(c.level).title if c.level else 'deactivated'}"
+                 for c, u in session.execute(
+                     select(ScheduledChange, User).join(User, ScheduledChange.user_id == User.id)
+                     .where(ScheduledChange.status == "pending",
+                            ScheduledChange.run_at == cycle.end))]
+    return {"scheduled": scheduled, "upgraded": upgraded, "pending_downgrades": pending}
 
 
 def run_forever(ctx: Context, client: WebClient | None, *, blocking: bool = True) -> Any:

@@ -17,6 +17,7 @@ from bot.cli import billing_commands
 from bot.errors import InvalidInput
 from bot.services import Context, Via
 from bot.services.hints import level_hint
+from bot.services.scheduled import schedule_change
 
 CLI = Via.CLI
 Handler = Callable[[argparse.Namespace, Context], str]
@@ -137,6 +138,10 @@ def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
         return level_hint(ctx, email=args.email, level=Level.parse(args.level)).message
     scope = args.projects.strip()
     projects = None if scope.lower() == "all" else [k for k in scope.split(",") if k.strip()]
+    if args.at_cycle_end:
+        change = schedule_change(ctx, actor=args.actor, via=CLI, email=args.email,
+                                 level=Level.parse(args.level), projects=projects)
+        return f"Scheduled: {change.describe()}."
     return services.set_admin(ctx, actor=args.actor, via=CLI, email=args.email,
                               level=Level.parse(args.level), projects=projects).message
 

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     aset.add_argument("--projects", default="all", metavar="all|KEY,KEY")
     aset.add_argument("--dry-run", action="store_true",
                       help="show the cost hint only; change nothing")
+    aset.add_argument("--at-cycle-end", action="store_true",
+                      help="apply it when the running cycle ends (at once, not pending)")
     _actor(aset)
     for name, text in (("remove", "remove an admin role"), ("apply", "apply a pending change now")):
         cmd = admins.add_parser(name, help=text)

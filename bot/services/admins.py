@@ -12,7 +12,6 @@ from datetime import datetime
 from billing.model import Level, Status
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.outbox import enqueue
 from bot.rules import Scope, require_level_changer
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
@@ -20,6 +19,7 @@ from bot.services.views import Outcome, user_view
 from bot.validation import clean_project_key
 from store import repository
 from store.models import AdminGrant, User
+from store.outbox import enqueue
 
 
 @refusing("admin.set")

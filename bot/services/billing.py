@@ -18,7 +18,6 @@ from billing.terms import Terms, UserPolicy
 from billing.wording import short_date
 from bot import posts
 from bot.errors import InvalidInput, NotFound
-from bot.outbox import enqueue
 from bot.rules import require_org_super, require_viewer
 from bot.services import billing_store as bs
 from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
@@ -26,6 +25,7 @@ from store import repository
 from store import usage as usage_sql
 from store.models import AuditEvent, BillingTerms
 from store.models import Invoice as InvoiceRow
+from store.outbox import enqueue
 
 LEVEL_COLUMNS = {Level.SUPER: "super_price", Level.ASSISTANT: "assistant_price",
                  Level.VIEW_ONLY: "view_only_price"}

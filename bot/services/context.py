@@ -194,7 +194,7 @@ def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], exc: Rollcall
             session.flush()
             if isinstance(exc, LastSuperViolation):
                 from bot import posts
-                from bot.outbox import enqueue
+                from store.outbox import enqueue
 
                 who = f"{actor.first_name} {actor.last_name}" if actor else "Someone"
                 verb = ATTEMPTS.get(action, action)

@@ -1,0 +1,187 @@
+"""Changes scheduled for the running cycle's end (DESIGN section 2): a level change or a
+deactivation, run by the scheduler AT the boundary instant (recorded there even when the
+scheduler runs late) and applied at once, not pending: the admin keeps the old abilities
+to the end of the cycle, and the next cycle bills the new level."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.model import Level, Status
+from billing.wording import short_date
+from bot import posts
+from bot.errors import InvalidInput, NotFound, RollcallError
+from bot.rules import Scope, require_level_changer, require_viewer
+from bot.services import billing_store as bs
+from bot.services.context import (
+    Context,
+    Via,
+    find_user,
+    load_actor,
+    reading,
+    record,
+    refusing,
+    writing,
+)
+from bot.services.guards import is_org_super, keep_an_org_super, refuse_admin_removal_by_status
+from bot.services.views import user_view
+from bot.validation import clean_project_key
+from store import repository
+from store.models import AdminGrant, ScheduledChange, User
+from store.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    id: int
+    email: str
+    name: str
+    action: str
+    level: Level | None
+    run_at: datetime
+    when: str  # the boundary in the billing time zone, "Mar 1"
+
+    def describe(self) -> str:
+        what = (f"becomes {self.level.title}" if self.action == "set_level" and self.level
+                else "is deactivated")
+        return f"{self.name} ({self.email}) {what} at the cycle end, {self.when}"
+
+
+def _boundary(session: Session, now: datetime) -> tuple[datetime, str]:
+    vs = bs.versions(session, repository.organization(session))
+    schedule = bs.schedule_of(vs)
+    cycle = schedule.cycle_containing(now)
+    return cycle.end, short_date(cycle.end, bs.terms_for(vs, schedule, cycle).zone)
+
+
+@refusing("admin.schedule")
+def schedule_change(ctx: Context, *, actor: str, via: Via, email: str, level: Level | None,
+                    projects: Sequence[str] | None = None) -> Scheduled:
+    """Schedule `email` to become `level` (None: to be deactivated) at the cycle's end.
+    A newer schedule for the same person replaces the older one."""
+    keys = None if projects is None else sorted({clean_project_key(k) for k in projects})
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        before = user_view(user)
+        require_level_changer(who, before.scope, Scope.of(keys) if level else None, before.name)
+        if before.status is Status.DEACTIVATED:
+            raise InvalidInput(f"{before.name} is deactivated; nothing to schedule.")
+        run_at, when = _boundary(session, now)
+        for old in session.scalars(select(ScheduledChange).where(
+                ScheduledChange.user_id == user.id, ScheduledChange.status == "pending")):
+            old.status, old.outcome = "cancelled", "replaced by a newer schedule"
+        change = ScheduledChange(
+            user_id=user.id, action="set_level" if level else "deactivate",
+            level=level.label if level else None,
+            projects=None if keys is None else {"keys": keys}, run_at=run_at,
+            requested_by=actor_user.id, created_at=now, status="pending")
+        session.add(change)
+        session.flush()
+        record(session, at=now, via=via, action="admin.schedule", actor=actor_user,
+               subject=user, before=before, reason=f"{change.action} at {run_at.isoformat()}")
+        return Scheduled(change.id, user.email, before.name, change.action, level, run_at, when)
+
+
+def list_scheduled(ctx: Context, *, actor: str) -> list[Scheduled]:
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        require_viewer(who)
+        rows = session.execute(
+            select(ScheduledChange, User).join(User, ScheduledChange.user_id == User.id)
+            .where(ScheduledChange.status == "pending").order_by(ScheduledChange.run_at))
+        vs = bs.versions(session, repository.organization(session))
+        zone = vs[-1][2].zone
+        out = []
+        for change, user in rows:
+            if not who.scope.includes_user(p.key for p in user.projects):
+                continue
+            when = short_date(change.run_at, zone)
+            out.append(Scheduled(change.id, user.email, f"{user.first_name} {user.last_name}",
+                                 change.action, Level.parse(change.level) if change.level
+                                 else None, change.run_at, when))
+        return out
+
+
+@refusing("admin.schedule_cancel")
+def cancel_scheduled(ctx: Context, *, actor: str, via: Via, change_id: int) -> str:
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        change = session.get(ScheduledChange, change_id)
+        if change is None or change.status != "pending":
+            raise NotFound("That scheduled change is no longer waiting; nothing to cancel.")
+        user = session.get(User, change.user_id)
+        before = user_view(user)
+        require_level_changer(who, before.scope, None, before.name)
+        change.status, change.outcome, change.done_at = "cancelled", f"by {actor}", now
+        record(session, at=now, via=via, action="admin.schedule_cancel", actor=actor_user,
+               subject=user, before=before, reason=str(change_id))
+    return f"Cancelled: {before.name}'s change at the cycle end will not run."
+
+
+def run_due_changes(ctx: Context) -> list[str]:
+    """The scheduler's step: each due change, oldest first, at its own boundary instant."""
+    done = []
+    while True:
+        with writing(ctx) as (session, now):
+            change = session.scalar(select(ScheduledChange).where(
+                ScheduledChange.status == "pending", ScheduledChange.run_at <= now)
+                .order_by(ScheduledChange.run_at, ScheduledChange.id).limit(1))
+            if change is None:
+                return done
+            change_id = change.id
+        try:
+            with writing(ctx) as (session, now):
+                _apply(ctx, session, session.get(ScheduledChange, change_id), now)
+            done.append(f"scheduled:{change_id}")
+        except RollcallError as exc:
+            _fail(ctx, change_id, str(exc))
+
+
+def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetime) -> None:
+    """Apply at once, recorded at the boundary (`run_at`), with today's rules re-checked:
+    the requester must still be allowed and the invariants must still hold."""
+    at = change.run_at
+    user, requester = session.get(User, change.user_id), session.get(User, change.requested_by)
+    before = user_view(user)
+    _, who = load_actor(session, requester.email) if requester.status != "deleted" else (
+        None, None)
+    if who is None:
+        raise InvalidInput("the admin who scheduled it has been deleted")
+    was_super = is_org_super(user)
+    if change.action == "deactivate":
+        require_level_changer(who, before.scope, None, before.name)
+        if user.grant is not None:
+            refuse_admin_removal_by_status(user, "deactivate")
+        user.status = Status.DEACTIVATED.value
+    else:
+        level = Level.parse(change.level or "")
+        keys = (change.projects or {}).get("keys")
+        scope = Scope.of(keys)
+        require_level_changer(who, before.scope, scope, before.name)
+        rows = repository.projects_by_key(session, keys or ())
+        if user.grant is None:
+            user.grant = AdminGrant()
+        user.grant.level = user.grant.effective_level = level.label  # at once, not pending
+        user.grant.all_projects, user.grant.scope = scope.all, [rows[k] for k in keys or ()]
+        user.grant.changed_at = at
+    keep_an_org_super(session, user, was_super, "make this change")
+    change.status, change.done_at, change.outcome = "done", now, "applied"
+    record(session, at=at, via=Via.SCHEDULER, action="admin.scheduled", actor=requester,
+           subject=user, before=before, reason=f"scheduled change {change.id}")
+
+
+def _fail(ctx: Context, change_id: int, reason: str) -> None:
+    with writing(ctx) as (session, now):
+        change = session.get(ScheduledChange, change_id)
+        user = session.get(User, change.user_id)
+        change.status, change.done_at, change.outcome = "failed", now, reason
+        text = (f"A change scheduled for {user.first_name} {user.last_name} ({user.email}) "
+                f"at the cycle end did not run: {reason}")
+        enqueue(session, key=f"scheduled-failed:{change_id}", channel=ctx.channels.billing,
+                payload=posts.warning(text), now=now)
