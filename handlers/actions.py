@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from billing.model import Level, Status
 from bot import posts, services
@@ -16,7 +16,7 @@ from bot.errors import InvalidInput
 from bot.services import Via
 from bot.services.queries import users_page
 from handlers import blocks, modals
-from handlers.commands import status_change
+from handlers.commands import acknowledge, status_change
 from handlers.support import Deps, answering, invoker
 
 SLACK = Via.SLACK
@@ -45,8 +45,7 @@ def _json_value(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _on_status(deps: Deps, verb: str) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             respond(replace_original=False,
                     **status_change(deps, _clicker(deps, body), verb, _value(body)))
@@ -58,8 +57,7 @@ def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
     """The one step of invariant 2: remove the admin role, then deactivate or delete."""
     service = services.deactivate_user if verb == "deactivate" else services.delete_user
 
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             outcome = service(deps.ctx, actor=_clicker(deps, body), via=SLACK,
                               email=_value(body), remove_admin=True)
@@ -69,8 +67,7 @@ def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
 
 
 def _on_page(deps: Deps) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             cursor = _json_value(body)
             status = cursor.get("s") if cursor.get("s") in (
@@ -89,8 +86,7 @@ def _on_pending_card(deps: Deps, verb: str) -> Callable[..., None]:
     """The first-login card's Activate / Deactivate: act as the clicker, then replace the
     card with the outcome so nobody clicks it again."""
 
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             clicker = _clicker(deps, body)
             message = status_change(deps, clicker, verb, _value(body))["text"]
@@ -101,24 +97,20 @@ def _on_pending_card(deps: Deps, verb: str) -> Callable[..., None]:
 
 def register(app: App, deps: Deps) -> None:
     for verb in ("activate", "deactivate"):
-        app.action(f"pending_{verb}")(_on_pending_card(deps, verb))
+        _lazy(app, f"pending_{verb}", _on_pending_card(deps, verb))
     for verb in ("activate", "deactivate", "delete"):
-        app.action(f"user_{verb}")(_on_status(deps, verb))
+        _lazy(app, f"user_{verb}", _on_status(deps, verb))
     for verb in ("deactivate", "delete"):
-        app.action(f"user_remove_admin_and_{verb}")(_on_remove_and(deps, verb))
+        _lazy(app, f"user_remove_admin_and_{verb}", _on_remove_and(deps, verb))
     for direction in ("next", "previous"):
-        app.action(f"users_page_{direction}")(_on_page(deps))
+        _lazy(app, f"users_page_{direction}", _on_page(deps))
 
-    @app.action("user_make_admin")
-    def make_admin(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def make_admin(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             modals.open_make_admin(deps, _clicker(deps, body), body.get("trigger_id", ""),
                                    _value(body))
 
-    @app.action("admin_set_confirm")
-    def confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def confirm(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             change = _json_value(body)
             projects = change.get("projects")
@@ -134,7 +126,14 @@ def register(app: App, deps: Deps) -> None:
                                          projects=projects)
             respond(replace_original=True, **blocks.message(outcome.message))
 
-    @app.action("admin_set_cancel")
-    def cancel(ack: Ack, respond: Respond) -> None:
-        ack()
+    def cancel(respond: Respond) -> None:
         respond(replace_original=True, **blocks.message("Cancelled; nothing was changed."))
+
+    _lazy(app, "user_make_admin", make_admin)
+    _lazy(app, "admin_set_confirm", confirm)
+    _lazy(app, "admin_set_cancel", cancel)
+
+
+def _lazy(app: App, action_id: str, work: Callable[..., None]) -> None:
+    work.__name__ = f"{action_id}_work"  # Bolt tells lazy listeners apart by name
+    app.action(action_id)(ack=acknowledge, lazy=[work])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -19,6 +20,7 @@ from handlers.support import Deps
 
 log = logging.getLogger("rollcall.slack")
 SLACK_API = "https://slack.com/api/"
+LISTENER_THREADS = 2
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -39,7 +41,12 @@ def build_app(ctx: Context, settings: Settings, client: WebClient | None = None)
     app = App(
         client=client,
         signing_secret=secret.get_secret_value() if secret else None,
-        process_before_response=False,
+        # ack from the request's thread; the work runs on a small pool (lazy listeners),
+        # so a busy pool never delays an ack. Two threads keep acks fast even when the
+        # work saturates the CPU; the trade-off is measured in docs/benchmarks.md.
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                             thread_name_prefix="bolt"),
         raise_error_for_unhandled_request=False,
         logger=log,
     )

@@ -3,6 +3,7 @@ ephemerally through the command's response_url."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -29,24 +30,26 @@ SLACK = Via.SLACK
 COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these
 
 
+def acknowledge(ack: Ack) -> None:
+    """Every command and button is acked at once, from the request's own thread; the
+    work runs after, on Bolt's pool (a lazy listener), and answers via response_url."""
+    ack()
+
+
 def register(app: App, deps: Deps) -> None:
-    @app.command("/users")
-    def users(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack()
-        with answering(respond, deps):
-            respond(**users_reply(deps, command))
+    replies = {"/users": users_reply, "/admins": admins_reply, "/billing": billing_reply}
+    for name in COMMANDS:
+        app.command(name)(ack=acknowledge, lazy=[_work(deps, replies[name])])
 
-    @app.command("/admins")
-    def admins(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack()
-        with answering(respond, deps):
-            respond(**admins_reply(deps, command))
 
-    @app.command("/billing")
-    def billing(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        ack()
+def _work(deps: Deps, reply: Callable[[Deps, dict[str, Any]], dict[str, Any]]
+          ) -> Callable[..., None]:
+    def work(command: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
-            respond(**billing_reply(deps, command))
+            respond(**reply(deps, command))
+
+    work.__name__ = f"{reply.__name__}_work"  # Bolt tells lazy listeners apart by name
+    return work
 
 
 def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, Any]:

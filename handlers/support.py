@@ -4,6 +4,7 @@ and one way of turning refusals and failures into a sentence for the person."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,5 +90,6 @@ def answering(send: Callable[..., Any], deps: Deps | None = None) -> Iterator[No
         log.exception("listener failed")
         send(**blocks.message(OOPS))
     finally:
-        if deps is not None:
-            deliver_due(deps.ctx, deps.client)
+        if deps is not None:  # on its own thread: a slow Slack never holds a listener
+            threading.Thread(target=deliver_due, args=(deps.ctx, deps.client),
+                             daemon=True).start()
