@@ -10,6 +10,7 @@ crash between Slack's answer and the mark could resend a row, once its lease ran
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -124,3 +125,31 @@ def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
         _finish(ctx, claimed.id, ts=response.get("ts"))
         sent += 1
     return sent
+
+
+class Pump:
+    """One background sender per process: requests that may have recorded posts `kick`
+    it (cheap: an Event), and it sends whatever is due, coalescing many kicks into one
+    pass. The scheduler's pass sends anything a crash left behind."""
+
+    def __init__(self, ctx: Context, client: WebClient) -> None:
+        self.ctx, self.client = ctx, client
+        self._wake = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def kick(self) -> None:
+        with self._lock:
+            if not self._started:
+                threading.Thread(target=self._run, name="outbox", daemon=True).start()
+                self._started = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                deliver_due(self.ctx, self.client)
+            except Exception:  # the next kick or scheduler pass tries again
+                log.exception("outbox pass failed")

@@ -39,9 +39,11 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from handlers.app import build_app
+        from bot.outbox import Pump
+        from handlers.app import build_app, slack_client
 
-        SocketModeHandler(build_app(ctx, settings),
+        client = slack_client(settings)
+        SocketModeHandler(build_app(ctx, settings, client, Pump(ctx, client)),
                           settings.slack_app_token.get_secret_value()).start()
         return
 

@@ -8,7 +8,6 @@ loopback with the standard library.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import bootstrap
 from bot.hooks import MAX_BODY, login_hook
-from bot.outbox import deliver_due
+from bot.outbox import Pump
 from bot.services import Context
 from bot.settings import Settings, load_settings
 
@@ -40,11 +39,6 @@ def _body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
 
 
-def send_outbox_soon(ctx: Context, client: Any) -> None:
-    """Posts recorded by a request go out right after it, not at the next scheduler tick."""
-    threading.Thread(target=deliver_due, args=(ctx, client), daemon=True).start()
-
-
 def database_reachable(ctx: Context) -> bool:
     try:
         with ctx.uow.engine.connect() as conn:
@@ -58,12 +52,13 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
                bolt: Any = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """The WSGI application. Gunicorn calls it with no arguments (settings from the
     environment); tests pass their own context and Bolt app."""
-    from handlers.app import build_app
+    from handlers.app import build_app, slack_client
 
     settings = settings or load_settings()
     ctx = context or bootstrap(settings)
-    bolt = bolt or build_app(ctx, settings)
-    slack = SlackRequestHandler(bolt)
+    client = slack_client(settings)
+    pump = Pump(ctx, client)  # sends what requests record (cards, warnings) after commit
+    slack = SlackRequestHandler(bolt or build_app(ctx, settings, client, pump))
     secret = settings.rollcall_webhook_secret
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
@@ -76,7 +71,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
             status, body = login_hook(ctx, secret.get_secret_value() if secret else None,
                                       headers, _body(environ))
             if status == 200:
-                send_outbox_soon(ctx, bolt.client)
+                pump.kick()  # a first-login card may be waiting
             return _reply(start, f"{status} {HTTPStatus(status).phrase}", body)
         if path == "/healthz" and method in ("GET", "HEAD"):
             if database_reachable(ctx):

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.outbox import Pump
 from bot.services import Context
 from bot.settings import Settings
 from handlers import actions, commands, home, modals
@@ -35,7 +36,9 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
-def build_app(ctx: Context, settings: Settings, client: WebClient | None = None) -> App:
+def build_app(ctx: Context, settings: Settings, client: WebClient | None = None,
+              pump: Pump | None = None) -> App:
+    """`pump` sends the posts listeners record; without one, the scheduler sends them."""
     client = client or slack_client(settings)
     secret = settings.slack_signing_secret
     app = App(
@@ -50,7 +53,7 @@ def build_app(ctx: Context, settings: Settings, client: WebClient | None = None)
         raise_error_for_unhandled_request=False,
         logger=log,
     )
-    deps = Deps(ctx=ctx, client=client)
+    deps = Deps(ctx=ctx, client=client, pump=pump)
     for module in (commands, actions, modals, home):
         module.register(app, deps)
 

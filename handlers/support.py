@@ -4,7 +4,6 @@ and one way of turning refusals and failures into a sentence for the person."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import InvariantViolation, RollcallError
-from bot.outbox import deliver_due
+from bot.outbox import Pump
 from bot.services import Context
 from bot.services.slack_identity import email_for_slack_user
 from handlers import blocks
@@ -29,6 +28,7 @@ OOPS = ("Something went wrong on Rollcall's side, and nothing was changed. Try a
 class Deps:
     ctx: Context
     client: WebClient
+    pump: Pump | None = None  # sends posts recorded by listeners (bot/outbox.py)
 
 
 class Refused(Exception):
@@ -90,6 +90,5 @@ def answering(send: Callable[..., Any], deps: Deps | None = None) -> Iterator[No
         log.exception("listener failed")
         send(**blocks.message(OOPS))
     finally:
-        if deps is not None:  # on its own thread: a slow Slack never holds a listener
-            threading.Thread(target=deliver_due, args=(deps.ctx, deps.client),
-                             daemon=True).start()
+        if deps is not None and deps.pump is not None:  # posts go out on their own thread
+            deps.pump.kick()
