@@ -104,29 +104,6 @@ def bare_app():
     return wsgi
 
 
-def rollcall_thread_local_uow():
-    """Rollcall's `create_app()` with one change, for the investigation only: the unit of
-    work keeps its session per thread. `store.uow.UnitOfWork` at 7ba7223 keeps it on the
-    instance, which every thread of a worker shares through `ctx.uow`. (Harmless, and a
-    no-op, on a UnitOfWork that no longer uses `self.session`.)"""
-    from store.uow import UnitOfWork
-
-    local = threading.local()
-
-    def get(self):
-        return local.sessions[id(self)]
-
-    def put(self, session) -> None:
-        if not hasattr(local, "sessions"):
-            local.sessions = {}
-        local.sessions[id(self)] = session
-
-    UnitOfWork.session = property(get, put)
-    from bot.web import create_app
-
-    return create_app()
-
-
 # ---------------------------------------------------------------------------------------
 # The fake Slack (a subprocess: `slack_bench.py --fake`)
 # ---------------------------------------------------------------------------------------
@@ -472,9 +449,6 @@ def main() -> None:
     parser.add_argument("--configs", default="2x8",
                         help="comma-separated WORKERSxTHREADS gunicorn settings (2x8 is "
                              "production); each serves Rollcall, then the bare app")
-    parser.add_argument("--thread-local-uow", action="store_true",
-                        help="also serve Rollcall with a per-thread UnitOfWork session "
-                             "(bench-local patch, investigation only)")
     parser.add_argument("--keep", help="build the database in this directory and keep it")
     parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -504,9 +478,6 @@ def main() -> None:
         for workers, threads in configs:
             servers = [("rollcall", "bot.web:create_app()"),
                        ("bare", "bench.slack_bench:bare_app()")]
-            if args.thread_local_uow:
-                servers.insert(1, ("rollcall-tl-uow",
-                                   "bench.slack_bench:rollcall_thread_local_uow()"))
             for name, spec in servers:
                 label = f"{name}-{workers}x{threads}"
                 server = Gunicorn(spec, workers, threads, env, workdir / f"{label}.log")
