@@ -15,6 +15,8 @@ from bot import posts, services
 from bot.errors import InvalidInput
 from bot.services import Via
 from bot.services.queries import users_page
+from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
+from bot.services.scheduled import schedule_change
 from handlers import blocks, modals
 from handlers.commands import acknowledge, status_change
 from handlers.support import Deps, answering, invoker
@@ -126,12 +128,36 @@ def register(app: App, deps: Deps) -> None:
                                          projects=projects)
             respond(replace_original=True, **blocks.message(outcome.message))
 
+    def schedule(body: dict[str, Any], respond: Respond) -> None:
+        with answering(respond, deps):
+            change = _json_value(body)
+            projects = change.get("projects")
+            try:
+                level = Level.parse(str(change.get("level")))
+            except ValueError:
+                raise InvalidInput("That button is out of date; run the command again.") from None
+            done = schedule_change(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                   email=str(change.get("email")), level=level,
+                                   projects=projects if isinstance(projects, list) else None)
+            respond(replace_original=True, **blocks.message(f"Scheduled: {done.describe()}."))
+
+    def cancel_scheduled(body: dict[str, Any], respond: Respond) -> None:
+        with answering(respond, deps):
+            value = _value(body)
+            if not value.isdigit():
+                raise InvalidInput("That button is out of date; run the command again.")
+            text = cancel_scheduled_change(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                           change_id=int(value))
+            respond(replace_original=False, **blocks.message(text))
+
     def cancel(respond: Respond) -> None:
         respond(replace_original=True, **blocks.message("Cancelled; nothing was changed."))
 
     _lazy(app, "user_make_admin", make_admin)
     _lazy(app, "admin_set_confirm", confirm)
     _lazy(app, "admin_set_cancel", cancel)
+    _lazy(app, "admin_schedule", schedule)
+    _lazy(app, "scheduled_cancel", cancel_scheduled)
 
 
 def _lazy(app: App, action_id: str, work: Callable[..., None]) -> None:

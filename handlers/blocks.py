@@ -161,16 +161,35 @@ def invoices(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"text": "Invoices", "blocks": [text_block("*Invoices*"), *chunks(lines)][:50]}
 
 
-def cost_hint(message_text: str, change: dict[str, Any]) -> dict[str, Any]:
-    """The hint before an admin change commits, with Confirm and Cancel."""
+def cost_hint(message_text: str, change: dict[str, Any], *, scheduled: bool = False,
+              offer_schedule: bool = False) -> dict[str, Any]:
+    """The hint before an admin change commits: Confirm (now, or at the cycle end when
+    asked for), Schedule for cycle end when that saves money, and Cancel."""
     value = json.dumps(change)
+    if scheduled:
+        message_text += " Confirm to schedule it for the cycle end."
+        buttons = [_button("Confirm: at cycle end", "admin_schedule", value, "primary")]
+    else:
+        buttons = [_button("Confirm", "admin_set_confirm", value, "primary")]
+        if offer_schedule:
+            buttons.append(_button("Schedule for cycle end", "admin_schedule", value))
+    buttons.append(_button("Cancel", "admin_set_cancel", "cancel"))
     return {"text": message_text, "blocks": [
-        text_block(message_text),
-        {"type": "actions", "elements": [
-            _button("Confirm", "admin_set_confirm", value, "primary"),
-            _button("Cancel", "admin_set_cancel", "cancel"),
-        ]},
-    ]}
+        text_block(message_text), {"type": "actions", "elements": buttons}]}
+
+
+def scheduled(changes: Sequence[Any]) -> dict[str, Any]:
+    """`/admins scheduled`: each waiting change with a Cancel button."""
+    if not changes:
+        return message("There are no scheduled changes.")
+    out: list[Block] = [text_block(f"*Scheduled for the cycle end* ({len(changes)})")]
+    for change in changes[:24]:
+        out.append({"type": "section", "text": {"type": "mrkdwn",
+                                                "text": change.describe()[:TEXT_LIMIT]},
+                    "accessory": _button("Cancel", "scheduled_cancel", str(change.id),
+                                         None, (f"Cancel: {change.describe()}?",
+                                                "Cancel it"))})
+    return {"text": f"{len(changes)} scheduled changes", "blocks": out}
 
 
 def remove_and_deactivate(message_text: str, email: str, verb: str) -> dict[str, Any]:

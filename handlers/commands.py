@@ -15,6 +15,7 @@ from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
 from bot.services.queries import check_grant, show_user, user_history, users_page
+from bot.services.scheduled import list_scheduled
 from handlers import blocks, modals
 from handlers.grammar import (
     ADMINS_USAGE,
@@ -90,7 +91,7 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "list":
         return blocks.admins_list(services.list_admins(deps.ctx, actor=actor))
     if cmd.verb == "scheduled":
-        return blocks.message("There are no scheduled changes.")
+        return blocks.scheduled(list_scheduled(deps.ctx, actor=actor))
     email = target_email(deps, cmd.target)
     if cmd.verb == "history":
         return blocks.history(email, user_history(deps.ctx, actor=actor, email=email))
@@ -100,16 +101,14 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "apply":
         return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
                                                  email=email).message)
-    if cmd.at_cycle_end:
-        return blocks.message("Scheduling a change for the cycle end is not available yet; "
-                              "run `/admins set` without `at cycle-end` to change it now.")
     # the cost hint first; the change commits only when the admin confirms it
     show_user(deps.ctx, actor=actor, email=email)  # in scope, and visible to the actor
     check_grant(deps.ctx, actor=actor, level=cmd.level, projects=cmd.projects)
-    hint = level_hint(deps.ctx, email=email, level=cmd.level)
+    hint = level_hint(deps.ctx, email=email, level=cmd.level, at_cycle_end=cmd.at_cycle_end)
     change = {"email": email, "level": cmd.level.label,
               "projects": list(cmd.projects) if cmd.projects is not None else None}
-    return blocks.cost_hint(hint.message, change)
+    return blocks.cost_hint(hint.message, change, scheduled=cmd.at_cycle_end,
+                            offer_schedule=hint.suggestion is not None)
 
 
 def billing_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:

@@ -44,8 +44,10 @@ def _money(amount: Decimal, currency: str) -> str:
     return sign + format_money(amount, currency)
 
 
-def level_hint(ctx: Context, *, email: str | None, level: Level) -> CostHint:
-    """The effect of making `email` an admin at `level` (NONE: removing the role).
+def level_hint(ctx: Context, *, email: str | None, level: Level,
+               at_cycle_end: bool = False) -> CostHint:
+    """The effect of making `email` an admin at `level` (NONE: removing the role), now or
+    scheduled for the cycle's end.
 
     `email=None` prices a new active user who is not an admin (a seat), e.g. for imports.
     """
@@ -62,7 +64,8 @@ def level_hint(ctx: Context, *, email: str | None, level: Level) -> CostHint:
             history = _history(session, user.id, user.email, cycle)
             name, status = f"{user.first_name} {user.last_name}", Status(user.status)
     new_state = State(status or Status.ACTIVE, level, level)
-    this, following = level_change_effect(cycle, terms, history, new_state, now)
+    when = cycle.end if at_cycle_end else now
+    this, following = level_change_effect(cycle, terms, history, new_state, when)
     zone, cur = terms.zone, terms.currency
     last_instant = cycle.end - timedelta(microseconds=1)
     first, last = short_date(cycle.start, zone), short_date(last_instant, zone)
@@ -72,7 +75,10 @@ def level_hint(ctx: Context, *, email: str | None, level: Level) -> CostHint:
             f"Removing {name}'s admin role" if level is Level.NONE else
             f"Making {name} {level.title}")
     suggestion = None
-    if this == 0 and following < 0:
+    if at_cycle_end:
+        text = (f"{what} at the cycle end ({short_date(cycle.end, zone)}): this cycle "
+                f"{_money(this, cur)}; from the next cycle {_money(following, cur)}.")
+    elif this == 0 and following < 0:
         suggestion = "at-cycle-end"
         text = (f"{what} saves nothing this cycle ({period}): the higher level is billed for "
                 f"the whole cycle. From the next cycle: {_money(following, cur)}. "

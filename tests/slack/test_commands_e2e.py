@@ -181,3 +181,26 @@ def test_concurrent_requests_each_get_their_answer(org, slack, fake):
     assert not errors and len(keys) == 16
     for key in keys:
         assert "Total Active Users" in fake.wait_for("response", key)[0].params["text"]
+
+
+def test_scheduling_from_slack_and_cancelling(org, slack, fake):
+    hint = reply(slack, fake, "/admins", "set pat@example.com view-only alpha at cycle-end")
+    assert "at the cycle end (Mar 1): this cycle $0.00" in hint["text"]
+    button = hint["blocks"][1]["elements"][0]
+    assert button["action_id"] == "admin_schedule"
+    _, key = slack.click(SAM, "admin_schedule", button["value"])
+    assert "becomes VIEW ONLY at the cycle end" in fake.wait_for("response", key)[0].params[
+        "text"]
+    listing = reply(slack, fake, "/admins", "scheduled")
+    cancel = listing["blocks"][1]["accessory"]
+    assert cancel["action_id"] == "scheduled_cancel" and "confirm" in cancel
+    _, key = slack.click(SAM, "scheduled_cancel", cancel["value"])
+    assert "will not run" in fake.wait_for("response", key)[0].params["text"]
+    assert "no scheduled" in reply(slack, fake, "/admins", "scheduled")["text"]
+
+
+def test_a_mid_cycle_downgrade_offers_to_schedule_it(org, slack, fake):
+    org.clock.advance(days=1)  # Pat has been ASSISTANT for a day of this cycle
+    hint = reply(slack, fake, "/admins", "set pat@example.com view-only alpha")
+    ids = [e["action_id"] for e in hint["blocks"][1]["elements"]]
+    assert ids == ["admin_set_confirm", "admin_schedule", "admin_set_cancel"]
