@@ -103,3 +103,21 @@ def pending_user_card(name: str, email: str, at: str) -> dict[str, Any]:
 def outcome(text: str) -> dict[str, Any]:
     """A card after its decision: the buttons are gone, the outcome stays."""
     return {"text": text, "blocks": [_section(text)]}
+
+
+def approval_card(request_id: int, requester: str, what: str, hint: str, needed: int,
+                  expires_at: Any) -> dict[str, Any]:
+    """An approval request: who asks, what, the cost hint, Approve and Deny."""
+    second = " Above the cost threshold: two SUPERs must approve." if needed > 1 else ""
+    text = f"Request #{request_id}: {requester} asks to {what}."
+    return {"text": text, "blocks": [
+        _section(f"*{text}*\n{hint}{second}"),
+        _context(f"Expires {expires_at:%Y-%m-%d %H:%M} UTC. Only an active SUPER whose "
+                 "scope covers the change can decide, and never the requester."),
+        {"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Approve"},
+             "style": "primary", "action_id": "approval_approve", "value": str(request_id)},
+            {"type": "button", "text": {"type": "plain_text", "text": "Deny"},
+             "style": "danger", "action_id": "approval_deny", "value": str(request_id)},
+        ]},
+    ]}

@@ -2,10 +2,11 @@
 due, so a missed or late run is never lost (DESIGN section 3).
 
 Each pass: run the scheduled changes that are due (each at its own boundary instant),
-close every ended cycle (oldest first, its summary recorded in the outbox), record the
-heads-up and the daily integrity check when due, then send the outbox. Every step is
-idempotent in the database, so two schedulers at once (a clock process and an embedded
-one, by mistake) still do each thing once.
+close every ended cycle (oldest first, its summary recorded in the outbox), expire
+approval requests past their time, record the heads-up and the daily integrity check
+when due, then send the outbox. Every step is idempotent in the database, so two
+schedulers at once (a clock process and an embedded one, by mistake) still do each
+thing once.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot import posts
 from bot.outbox import deliver_due
 from bot.services import billing as billing_service
 from bot.services import billing_store as bs
+from bot.services.approvals import expire_requests
 from bot.services.context import Context, Via, writing
 from bot.services.scheduled import run_due_changes
 from bot.services.views import user_view
@@ -53,6 +55,7 @@ def reconcile(ctx: Context, client: WebClient | None = None) -> Pass:
     done.recorded += run_due_changes(ctx)  # before the close: they run at the boundary
     done.closed = [v.document["cycle_start"] for v in
                    billing_service.close_due_cycles(ctx, via=Via.SCHEDULER)]
+    done.recorded += expire_requests(ctx)
     done.recorded += heads_up(ctx)
     done.recorded += integrity_check(ctx)
     if client is not None:

@@ -13,7 +13,7 @@ from slack_bolt import App, Respond
 from billing.model import Level, Status
 from bot import posts, services
 from bot.errors import InvalidInput
-from bot.services import Via
+from bot.services import Via, approvals
 from bot.services.queries import users_page
 from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
 from bot.services.scheduled import schedule_change
@@ -34,6 +34,13 @@ def _value(body: dict[str, Any]) -> str:
     if not isinstance(value, str) or not value or len(value) > 2000:
         raise InvalidInput("That button is out of date; run the command again.")
     return value
+
+
+def _request_id(body: dict[str, Any]) -> int:
+    value = _value(body)
+    if not value.isdigit() or len(value) > 12:
+        raise InvalidInput("That button is out of date; it names no request.")
+    return int(value)
 
 
 def _json_value(body: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +164,21 @@ def register(app: App, deps: Deps) -> None:
     _lazy(app, "admin_set_confirm", confirm)
     _lazy(app, "admin_set_cancel", cancel)
     _lazy(app, "admin_schedule", schedule)
+
+    def approve(body: dict[str, Any], respond: Respond) -> None:
+        with answering(respond, deps):
+            text = approvals.approve(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                     request_id=_request_id(body))
+            respond(replace_original=False, response_type="ephemeral",
+                    **blocks.message(text))
+
+    def deny(body: dict[str, Any], respond: Respond) -> None:
+        with answering(respond, deps):
+            modals.open_deny_reason(deps, _clicker(deps, body), body.get("trigger_id", ""),
+                                    _request_id(body))
+
+    _lazy(app, "approval_approve", approve)
+    _lazy(app, "approval_deny", deny)
     _lazy(app, "scheduled_cancel", cancel_scheduled)
 
 

@@ -8,13 +8,20 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from billing.model import Status
+from billing.model import Level, Status
 from bot import services
 from bot.errors import InvariantViolation
 from bot.services import Via
 from bot.services import billing as billing_service
+from bot.services.approvals import request_admin_change
 from bot.services.hints import level_hint
-from bot.services.queries import check_grant, show_user, user_history, users_page
+from bot.services.queries import (
+    acting_level,
+    check_grant,
+    show_user,
+    user_history,
+    users_page,
+)
 from bot.services.scheduled import list_scheduled
 from handlers import blocks, modals
 from handlers.grammar import (
@@ -101,6 +108,11 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "apply":
         return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
                                                  email=email).message)
+    # an ASSISTANT's change becomes a request that a SUPER approves
+    if acting_level(deps.ctx, actor=actor) is Level.ASSISTANT:
+        return blocks.message(request_admin_change(
+            deps.ctx, actor=actor, via=SLACK, email=email, level=cmd.level,
+            projects=cmd.projects).message)
     # the cost hint first; the change commits only when the admin confirms it
     show_user(deps.ctx, actor=actor, email=email)  # in scope, and visible to the actor
     check_grant(deps.ctx, actor=actor, level=cmd.level, projects=cmd.projects)

@@ -15,7 +15,7 @@ from billing.model import Level
 from billing.money import currency_code, parse_price
 from bot import services
 from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
-from bot.services import Via
+from bot.services import Via, approvals
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
 from bot.services.queries import check_grant, project_keys, require_manager, show_user
@@ -46,6 +46,11 @@ def open_billing_settings(deps: Deps, actor: str, trigger_id: str,
     current = billing_service.current_settings(deps.ctx, actor=actor)
     deps.client.views_open(trigger_id=trigger_id, view=views.billing_settings(
         current, {"r": response_url, "current": current}))
+
+
+def open_deny_reason(deps: Deps, actor: str, trigger_id: str, request_id: int) -> None:
+    """Deny asks for a reason first; the decision is taken when the form is sent."""
+    deps.client.views_open(trigger_id=trigger_id, view=views.deny_reason(request_id))
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +162,21 @@ def register(app: App, deps: Deps) -> None:
         except (RollcallError, ValueError) as exc:
             text = str(exc)
         ack(response_action="update", view=views.done("Make admin", text))
+
+    @app.view("approval_deny")
+    def deny_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
+        try:
+            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            text = approvals.deny(deps.ctx, actor=actor, via=SLACK,
+                                  request_id=int(meta.get("request", 0)),
+                                  reason=str(_values(view).get("reason") or ""))
+        except (RollcallError, ValueError) as exc:
+            ack(response_action="errors", errors={"reason": str(exc)[:150]})
+            return
+        ack(response_action="update", view=views.done("Request denied", text))
+        if deps.pump is not None:
+            deps.pump.kick()
 
     @app.view("billing_settings")
     def billing_settings(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

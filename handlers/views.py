@@ -146,3 +146,12 @@ def home(summary: dict[str, Any] | None) -> dict[str, Any]:
              "value": "refresh"},
         ]},
     ]}
+
+
+def deny_reason(request_id: int) -> dict[str, Any]:
+    return {"type": "modal", "callback_id": "approval_deny", "title": _plain("Deny request"),
+            "submit": _plain("Deny"), "close": _plain("Cancel"),
+            "private_metadata": json.dumps({"request": request_id}),
+            "blocks": [_input("reason", "Why? The requester will see this.",
+                              {"type": "plain_text_input", "multiline": True,
+                               "max_length": 500})]}

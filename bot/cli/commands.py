@@ -16,6 +16,7 @@ from bot.bootstrap import upgrade_schema
 from bot.cli import billing_commands
 from bot.errors import InvalidInput
 from bot.services import Context, Via
+from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
 from bot.services.scheduled import schedule_change
 
@@ -60,6 +61,11 @@ def _clock(args: argparse.Namespace, ctx: Context) -> str:
                 f"sent {done.posted}.")
     scheduler.run_forever(ctx, client)
     return ""
+
+
+def _approval_policy(args: argparse.Namespace, ctx: Context) -> str:
+    return set_policy(ctx, actor=args.actor, via=CLI, cost_threshold=args.cost_threshold,
+                      expiry_hours=args.expiry_hours)
 
 
 def _db_upgrade(args: argparse.Namespace, ctx: Context) -> str:
@@ -169,6 +175,7 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("init", None): _init,
     ("db", "upgrade"): _db_upgrade,
     ("clock", None): _clock,
+    ("approvals", "policy"): _approval_policy,
     ("projects", "add"): _project_add,
     ("users", "add"): _user_add,
     ("users", "activate"): _on_user(services.activate_user),

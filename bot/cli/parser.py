@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     alist = admins.add_parser("list", help="list admins")
     _json(alist)
     _actor(alist, required=False)
+    approvals = top.add_parser("approvals", help="the approval policy").add_subparsers(
+        dest="approvals_command", required=True, metavar="ACTION")
+    pol = approvals.add_parser("policy", help="when a second SUPER must approve, and expiry")
+    pol.add_argument("--cost-threshold", metavar="AMOUNT|off",
+                     help="changes raising this cycle's invoice by more need two SUPERs")
+    pol.add_argument("--expiry-hours", type=int, metavar="N")
+    _actor(pol)
+
     billing = top.add_parser("billing", help="billing settings and invoices").add_subparsers(
         dest="billing_command", required=True, metavar="ACTION")
     conf = billing.add_parser("configure", help="change billing settings (SUPER, all projects)")

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from billing.model import Level, Status
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.rules import Scope, require_level_changer
+from bot.rules import Actor, Scope, require_level_changer
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
 from bot.services.views import Outcome, user_view
@@ -20,6 +22,16 @@ from bot.validation import clean_project_key
 from store import repository
 from store.models import AdminGrant, User
 from store.outbox import enqueue
+
+
+def admin_keys(level: Level, projects: Sequence[str] | None) -> list[str] | None:
+    """Checked input of an admin change: the project keys (None: all projects)."""
+    if level is Level.NONE:
+        raise InvalidInput("To take an admin role away, use `admins remove`.")
+    keys = None if projects is None else sorted({clean_project_key(k) for k in projects})
+    if keys == []:
+        raise InvalidInput("Give the projects the admin manages, or `all`.")
+    return keys
 
 
 @refusing("admin.set")
@@ -33,38 +45,41 @@ def set_admin(
     projects: Sequence[str] | None = None,
 ) -> Outcome:
     """Assign `level` over `projects` (None: all projects). Scope applies at once."""
-    if level is Level.NONE:
-        raise InvalidInput("To take an admin role away, use `admins remove`.")
-    keys = None if projects is None else sorted({clean_project_key(k) for k in projects})
-    if keys == []:
-        raise InvalidInput("Give the projects the admin manages, or `all`.")
-    new_scope = Scope.of(keys)
+    keys = admin_keys(level, projects)
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
-        user = find_user(session, email)
-        before = user_view(user)
-        require_level_changer(who, before.scope, new_scope, before.name)
-        if before.status is Status.DEACTIVATED:
-            raise InvalidInput(f"{before.name} is deactivated; activate them first.")
-        rows = repository.projects_by_key(session, keys or ())
-        if keys and len(rows) != len(keys):
-            missing = sorted(set(keys) - set(rows))
-            raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
-        if before.level == level and before.scope == new_scope:
-            return Outcome(before, False, f"{before.name} is already {level.title} over "
-                                          f"{new_scope.describe()}.")
-        was_super = is_org_super(user)
-        if user.grant is None:
-            user.grant = AdminGrant(effective_level=None)
-        grant = user.grant
-        grant.level = level.label
-        grant.all_projects = new_scope.all
-        grant.scope = [rows[k] for k in keys or ()]
-        grant.changed_at = now
-        keep_an_org_super(session, user, was_super, f"make them {level.title}")
-        record(session, at=now, via=via, action="admin.set", actor=actor_user,
-               subject=user, before=before)
-        after = user_view(user)
+        return change_admin(session, now, actor_user, who, via=via, email=email, level=level,
+                            keys=keys)
+
+
+def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, *, via: Via,
+                 email: str, level: Level, keys: list[str] | None) -> Outcome:
+    """The admin change inside the caller's transaction (also run by an approval)."""
+    new_scope = Scope.of(keys)
+    user = find_user(session, email)
+    before = user_view(user)
+    require_level_changer(who, before.scope, new_scope, before.name)
+    if before.status is Status.DEACTIVATED:
+        raise InvalidInput(f"{before.name} is deactivated; activate them first.")
+    rows = repository.projects_by_key(session, keys or ())
+    if keys and len(rows) != len(keys):
+        missing = sorted(set(keys) - set(rows))
+        raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+    if before.level == level and before.scope == new_scope:
+        return Outcome(before, False, f"{before.name} is already {level.title} over "
+                                      f"{new_scope.describe()}.")
+    was_super = is_org_super(user)
+    if user.grant is None:
+        user.grant = AdminGrant(effective_level=None)
+    grant = user.grant
+    grant.level = level.label
+    grant.all_projects = new_scope.all
+    grant.scope = [rows[k] for k in keys or ()]
+    grant.changed_at = now
+    keep_an_org_super(session, user, was_super, f"make them {level.title}")
+    record(session, at=now, via=via, action="admin.set", actor=actor_user, subject=user,
+           before=before)
+    after = user_view(user)
     pending = (f" It applies at {after.first_name}'s next login (or `admins apply`)."
                if after.pending else "")
     return Outcome(after, True, f"{after.name} is now {level.title} over "

@@ -132,3 +132,9 @@ def check_grant(
 def project_keys(ctx: Context) -> list[tuple[str, str]]:
     with reading(ctx) as session:
         return [(p.key, p.name) for p in repository.all_projects(session)]
+
+
+def acting_level(ctx: Context, *, actor: str) -> Level:
+    """The level the actor acts with now (the lower of assigned and applied)."""
+    with reading(ctx) as session:
+        return load_actor(session, actor)[1].acting_level

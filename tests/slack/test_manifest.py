@@ -56,4 +56,4 @@ def test_every_declared_command_is_answered_and_nothing_else(manifest, org, slac
 
 def test_the_least_scopes(manifest):
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "users:read", "users:read.email"}
+        "commands", "chat:write", "users:read", "users:read.email"}

@@ -1,0 +1,239 @@
+"""Approval requests (DESIGN section 4): an ASSISTANT's admin change waits for a SUPER.
+
+The approver's rights are checked when they click (an active SUPER whose scope covers
+the change, never the requester). The first decision wins: deciding is an UPDATE that
+only matches a pending request, under the writers' lock. An approved change is applied
+then, re-checked against today's rules; if it no longer holds the request fails with the
+reason. Each outcome updates the request's card and tells the requester in a DM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from billing.model import Level
+from bot import posts
+from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
+from bot.rules import Actor, Scope, require_level_changer
+from bot.services.admins import admin_keys, change_admin
+from bot.services.context import (
+    Context,
+    Via,
+    find_user,
+    load_actor,
+    record,
+    refusing,
+    writing,
+)
+from bot.services.hints import level_hint
+from bot.services.views import user_view
+from store.models import Approval, ApprovalPolicy, ApprovalRequest, User
+from store.outbox import enqueue
+
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class Requested:
+    id: int
+    message: str
+
+
+def policy(session: Session) -> ApprovalPolicy:
+    return session.get(ApprovalPolicy, 1) or ApprovalPolicy(
+        id=1, seat_approval=False, cost_threshold=None, expiry_hours=24)
+
+
+def _describe(change: dict[str, object], name: str) -> str:
+    keys = change.get("projects")
+    scope = "all projects" if keys is None else ", ".join(keys)
+    return f"make {name} ({change['email']}) {Level.parse(change['level']).title} over {scope}"
+
+
+@refusing("approval.request")
+def request_admin_change(ctx: Context, *, actor: str, via: Via, email: str, level: Level,
+                         projects: Sequence[str] | None = None) -> Requested:
+    """An ASSISTANT asks for an admin change; it is posted for the SUPERs to decide."""
+    keys = admin_keys(level, projects)
+    hint = level_hint(ctx, email=email, level=level)
+    with writing(ctx) as (session, now):
+        requester, who = load_actor(session, actor)
+        if who.acting_level is not Level.ASSISTANT:
+            raise PermissionDenied("Only an ASSISTANT asks for an admin change; a SUPER "
+                                   "makes it directly, and other admins cannot.")
+        user = find_user(session, email)
+        target = user_view(user)
+        if not who.scope.includes_user(target.projects):
+            raise PermissionDenied(f"{target.name} is outside your scope "
+                                   f"({who.scope.describe()}); you cannot ask for them.")
+        rules = policy(session)
+        threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
+        needed = 2 if threshold is not None and hint.this_cycle > threshold else 1
+        change = {"email": target.email, "level": level.label, "projects": keys}
+        request = ApprovalRequest(action="set_admin", change=change, requested_by=requester.id,
+                                  requested_at=now, status="pending", approvals_needed=needed,
+                                  expires_at=now + timedelta(hours=rules.expiry_hours),
+                                  hint=hint.message)
+        session.add(request)
+        session.flush()
+        record(session, at=now, via=via, action="approval.request", actor=requester,
+               subject=user, before=None, reason=f"request {request.id}: {change}")
+        what = _describe(change, target.name)
+        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
+                now=now, payload=posts.approval_card(
+                    request.id, f"{who.name} ({requester.email})", what, hint.message,
+                    needed, request.expires_at))
+        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
+                                     f"{hint.message}")
+
+
+@refusing("approval.approve")
+def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
+    with writing(ctx) as (session, now):
+        request, approver, who = _open(session, now, actor, request_id)
+        if isinstance(request, str):
+            return request
+        change = request.change
+        user = find_user(session, change["email"])
+        require_level_changer(who, user_view(user).scope, Scope.of(change.get("projects")),
+                              f"{user.first_name} {user.last_name}")
+        if session.get(Approval, (request.id, approver.id)) is None:
+            session.add(Approval(request_id=request.id, approver_id=approver.id, at=now))
+            session.flush()
+        count = session.scalar(select(func.count()).select_from(Approval)
+                               .where(Approval.request_id == request.id))
+        if count < request.approvals_needed:
+            return (f"Approved by you ({count} of {request.approvals_needed}); above the "
+                    "cost threshold another SUPER must approve too.")
+        if not _decide(session, request, "approved", approver, now):
+            return "This request was already decided."
+        try:
+            with session.begin_nested():  # a change that no longer holds is undone alone
+                outcome = change_admin(session, now, approver, who, via=via,
+                                       email=change["email"], level=Level.parse(
+                                           change["level"]), keys=change.get("projects"))
+        except RollcallError as exc:
+            request.status, request.reason = "failed", str(exc)
+            _tell(ctx, session, request, now, f"Request #{request.id} failed when approved "
+                                              f"by {who.name}: {exc}")
+            return f"The change no longer holds, so request #{request.id} failed: {exc}"
+        _tell(ctx, session, request, now, f"Request #{request.id} approved by {who.name}: "
+                                          f"{outcome.message}")
+        return f"Approved. {outcome.message}"
+
+
+@refusing("approval.deny")
+def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) -> str:
+    text = (reason or "").strip()
+    if not text or len(text) > REASON_MAX:
+        raise InvalidInput(f"Give a reason (at most {REASON_MAX} characters) so the "
+                           "requester knows what to do.")
+    with writing(ctx) as (session, now):
+        request, approver, who = _open(session, now, actor, request_id)
+        if isinstance(request, str):
+            return request
+        if not _decide(session, request, "denied", approver, now, reason=text):
+            return "This request was already decided."
+        _tell(ctx, session, request, now, f"Request #{request.id} denied by {who.name}: "
+                                          f"{text}")
+        return f"Denied request #{request.id}."
+
+
+def expire_requests(ctx: Context) -> list[str]:
+    """The scheduler's step: pending requests past their time expire, and say so."""
+    done = []
+    with writing(ctx) as (session, now):
+        due = session.scalars(select(ApprovalRequest).where(
+            ApprovalRequest.status == "pending", ApprovalRequest.expires_at <= now)).all()
+        for request in due:
+            if _decide(session, request, "expired", None, now):
+                _tell(ctx, session, request, now, f"Request #{request.id} expired without a "
+                                                  "decision; ask again if it is still needed.")
+                done.append(f"expired:{request.id}")
+    return done
+
+
+def _open(session: Session, now: datetime, actor: str,
+          request_id: int) -> tuple[ApprovalRequest | str, User | None, Actor | None]:
+    """The request and the approver, or a sentence when there is nothing to decide."""
+    request = session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound(f"There is no request #{request_id}.")
+    approver, who = load_actor(session, actor)
+    if request.status != "pending":
+        return f"Request #{request.id} was already {request.status}.", None, None
+    if request.expires_at <= now:
+        return f"Request #{request.id} has expired.", None, None
+    if approver.id == request.requested_by:
+        raise PermissionDenied("You cannot approve or deny your own request; another SUPER "
+                               "must decide it.")
+    if who.acting_level is not Level.SUPER:
+        raise PermissionDenied("Only an active SUPER admin can decide requests.")
+    return request, approver, who
+
+
+def _decide(session: Session, request: ApprovalRequest, status: str, approver: User | None,
+            now: datetime, reason: str | None = None) -> bool:
+    """The first decision wins: this only matches while the request is pending."""
+    won = session.execute(
+        update(ApprovalRequest)
+        .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
+        .values(status=status, decided_by=approver.id if approver else None, decided_at=now,
+                reason=reason).execution_options(synchronize_session="fetch")
+    ).rowcount == 1
+    if won:
+        record(session, at=now, via=Via.SLACK if approver else Via.SCHEDULER,
+               action=f"approval.{status}", actor=approver, subject=None, before=None,
+               reason=f"request {request.id}" + (f": {reason}" if reason else ""))
+    return won
+
+
+def _tell(ctx: Context, session: Session, request: ApprovalRequest, now: datetime,
+          text: str) -> None:
+    """Update the card (in place) and tell the requester in a direct message."""
+    enqueue(session, key=f"approval:{request.id}:{request.status}", now=now,
+            method="chat.update", channel=ctx.channels.approvals,
+            payload={**posts.outcome(text), "updates": f"approval:{request.id}"})
+    requester = session.get(User, request.requested_by)
+    enqueue(session, key=f"approval-dm:{request.id}:{request.status}", now=now,
+            channel=requester.slack_user_id if requester else None, payload=posts.outcome(text))
+
+
+@refusing("approval.policy")
+def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None = None,
+               expiry_hours: int | None = None) -> str:
+    """A SUPER over all projects sets when a second SUPER must approve (a change that
+    raises this cycle's invoice by more than `cost_threshold`; "off" for never) and how
+    long requests wait before they expire."""
+    from billing.money import parse_price
+    from bot.rules import require_org_super
+
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        require_org_super(who, "Changing the approval policy")
+        rules = session.get(ApprovalPolicy, 1)
+        if rules is None:
+            rules = policy(session)
+            session.add(rules)
+        if cost_threshold is not None:
+            try:
+                rules.cost_threshold = (None if cost_threshold.strip().lower() == "off"
+                                        else str(parse_price(cost_threshold)))
+            except (ValueError, TypeError) as exc:
+                raise InvalidInput(f"The cost threshold is not an amount: {exc}") from exc
+        if expiry_hours is not None:
+            if not 1 <= expiry_hours <= 24 * 30:
+                raise InvalidInput("Requests expire after 1 to 720 hours.")
+            rules.expiry_hours = expiry_hours
+        record(session, at=now, via=via, action="approval.policy", actor=actor_user,
+               subject=None, before=None,
+               reason=f"cost_threshold={rules.cost_threshold}, expiry={rules.expiry_hours}h")
+        threshold = rules.cost_threshold or "off"
+        return (f"Approval policy: second SUPER above {threshold}; requests expire after "
+                f"{rules.expiry_hours} hours.")
