@@ -45,7 +45,8 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
     else:
         delta = Decimal(doc["total"]) - Decimal(previous_total)
         sign = "+" if delta > 0 else ""
-        versus = f"{sign}{money(delta)} on the previous cycle ({money(previous_total)})"
+        versus = (f"unchanged from the previous cycle ({money(previous_total)})" if delta == 0
+                  else f"{sign}{money(delta)} on the previous cycle ({money(previous_total)})")
     lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
              f"{money(ln['amount'])}" for ln in doc["lines"]]
     blocks = [

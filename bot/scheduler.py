@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,7 +133,8 @@ def run_forever(ctx: Context, client: WebClient | None, *, blocking: bool = True
             log.exception("scheduler pass failed")
 
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    # APScheduler keeps real time; the first pass runs at once, then every interval
     scheduler.add_job(tick, "interval", seconds=INTERVAL_SECONDS, id="reconcile",
-                      max_instances=1, coalesce=True, next_run_time=ctx.clock.now())
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.start()
     return scheduler

@@ -186,3 +186,18 @@ def test_clock_once_runs_what_is_due(org, clock, cli, fake, monkeypatch):
     clock.set("2025-03-02T00:00:00Z")
     result = cli("clock", "--once")
     assert result.code == 0 and "Closed 1 cycles" in result.out and "sent 1" in result.out
+
+
+def test_the_apscheduler_wiring_runs_a_pass_at_start(org, monkeypatch):
+    """The trigger only: APScheduler keeps real time, so the pass itself is tested above."""
+    ran = threading.Event()
+    monkeypatch.setattr(scheduler, "reconcile", lambda ctx, client: ran.set() or
+                        scheduler.Pass())
+    background = scheduler.run_forever(org, None, blocking=False)
+    try:
+        assert ran.wait(timeout=10)
+        job = background.get_job("reconcile")
+        assert job.trigger.interval.total_seconds() == scheduler.INTERVAL_SECONDS
+        assert job.max_instances == 1
+    finally:
+        background.shutdown(wait=False)
