@@ -22,6 +22,10 @@ class PermissionDenied(RollcallError):
     """The actor's admin level or scope does not allow the action."""
 
 
+class ApprovalRequired(PermissionDenied):
+    """Allowed, but only with a SUPER's approval (the seat approval policy)."""
+
+
 class InvariantViolation(RollcallError):
     """The action would break one of the design's invariants."""
 

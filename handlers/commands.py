@@ -10,10 +10,10 @@ from slack_bolt import Ack, App, Respond
 
 from billing.model import Level, Status
 from bot import services
-from bot.errors import InvariantViolation
+from bot.errors import ApprovalRequired, InvariantViolation
 from bot.services import Via
 from bot.services import billing as billing_service
-from bot.services.approvals import request_admin_change
+from bot.services.approvals import request_admin_change, request_seat
 from bot.services.hints import level_hint
 from bot.services.queries import (
     acting_level,
@@ -65,6 +65,9 @@ def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, An
                "delete": services.delete_user}[verb]
     try:
         return blocks.message(service(deps.ctx, actor=actor, via=SLACK, email=email).message)
+    except ApprovalRequired:  # the seat approval policy: it becomes a request
+        return blocks.message(request_seat(deps.ctx, actor=actor, via=SLACK,
+                                           email=email).message)
     except InvariantViolation as exc:
         if verb != "activate" and "Remove their admin role first" in str(exc):
             raise Refused(blocks.remove_and_deactivate(str(exc), email, verb)) from exc

@@ -14,11 +14,18 @@ from billing.cycles import zone_named
 from billing.model import Level
 from billing.money import currency_code, parse_price
 from bot import services
-from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
+from bot.errors import (
+    ApprovalRequired,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RollcallError,
+)
 from bot.services import Via, approvals
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
 from bot.services.queries import check_grant, project_keys, require_manager, show_user
+from bot.services.users import NewUser
 from bot.validation import clean_email, clean_name
 from handlers import views
 from handlers.support import Deps, invoker, log
@@ -117,6 +124,20 @@ def register(app: App, deps: Deps) -> None:
                                         first_name=values["first_name"],
                                         last_name=values["last_name"], active=active,
                                         projects=projects)
+        except ApprovalRequired:  # the seat approval policy: the form becomes a request
+            new = NewUser.checked(email=values["email"], first_name=values["first_name"],
+                                  last_name=values["last_name"], active=True,
+                                  projects=projects)
+            try:
+                requested = approvals.request_seat(deps.ctx, actor=actor, via=SLACK, new=new)
+            except RollcallError as exc:
+                ack(response_action="errors", errors={"email": str(exc)})
+                return
+            ack()
+            _notify(_metadata(view).get("r"), requested.message)
+            if deps.pump is not None:
+                deps.pump.kick()
+            return
         except (PermissionDenied, NotFound) as exc:
             ack(response_action="errors", errors={"projects" if projects else "email": str(exc)})
             return

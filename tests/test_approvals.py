@@ -9,11 +9,12 @@ from sqlalchemy import select, update
 from billing.model import Level
 from bot import scheduler, services
 from bot.bootstrap import bootstrap
-from bot.errors import InvalidInput, PermissionDenied
+from bot.errors import ApprovalRequired, InvalidInput, PermissionDenied
 from bot.services import Via
 from bot.services import approvals as ap
 from bot.services import billing as billing_service
 from bot.services.context import Channels
+from bot.services.users import NewUser
 from bot.settings import Settings
 from store.models import ApprovalRequest, AuditEvent, OutboxMessage, User
 from tests.conftest import CHEAP_HASHER
@@ -175,3 +176,30 @@ def test_only_an_assistant_requests(org):
         uow.commit()
     with pytest.raises(PermissionDenied):
         ask(org)
+
+
+def test_seat_approval_turns_an_assistants_new_active_seats_into_requests(org, cli):
+    assert "seat approval on" in ap.set_policy(org, actor=SAM, via=Via.CLI, seat_approval=True)
+    with pytest.raises(ApprovalRequired, match="needs a SUPER's approval"):
+        services.create_user(org, actor=PAT, via=SLACK, email="ada@example.com",
+                             first_name="Ada", last_name="Byron")
+    pending = services.create_user(org, actor=PAT, via=SLACK, email="bo@example.com",
+                                   first_name="Bo", last_name="Diaz", active=False)
+    assert pending.status.value == "pending"  # a pending user takes no seat: allowed
+    with pytest.raises(ApprovalRequired):
+        services.activate_user(org, actor=PAT, via=SLACK, email="bo@example.com")
+    services.create_user(org, actor=SAM, via=SLACK, email="cy@example.com", first_name="Cy",
+                         last_name="Ng")  # a SUPER is not asked
+    new = NewUser.checked(email="ada@example.com", first_name="Ada", last_name="Byron",
+                          active=True, projects=())
+    created = ap.request_seat(org, actor=PAT, via=SLACK, new=new)
+    activated = ap.request_seat(org, actor=PAT, via=SLACK, email="bo@example.com")
+    assert "add Ada Byron" in created.message and "activate Bo Diaz" in activated.message
+    assert "ada@example.com" not in {u.email for u in services.list_users(org)}
+    assert "Created Ada Byron" in ap.approve(org, actor=SAM, via=SLACK, request_id=created.id)
+    assert "active again" in ap.approve(org, actor=LEE, via=SLACK, request_id=activated.id)
+    users = {u.email: u.status.value for u in services.list_users(org)}
+    assert users["ada@example.com"] == "active" and users["bo@example.com"] == "active"
+    refused = cli("users", "add", "--email", "dee@example.com", "--first-name", "Dee",
+                  "--last-name", "Lo", "--actor", PAT)
+    assert refused.code == 1 and "needs a SUPER's approval" in refused.err

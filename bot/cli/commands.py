@@ -64,8 +64,9 @@ def _clock(args: argparse.Namespace, ctx: Context) -> str:
 
 
 def _approval_policy(args: argparse.Namespace, ctx: Context) -> str:
+    seats = None if args.seat_approval is None else args.seat_approval == "on"
     return set_policy(ctx, actor=args.actor, via=CLI, cost_threshold=args.cost_threshold,
-                      expiry_hours=args.expiry_hours)
+                      expiry_hours=args.expiry_hours, seat_approval=seats)
 
 
 def _db_upgrade(args: argparse.Namespace, ctx: Context) -> str:

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--cost-threshold", metavar="AMOUNT|off",
                      help="changes raising this cycle's invoice by more need two SUPERs")
     pol.add_argument("--expiry-hours", type=int, metavar="N")
+    pol.add_argument("--seat-approval", choices=("on", "off"),
+                     help="an ASSISTANT's new active users and activations need a SUPER")
     _actor(pol)
 
     billing = top.add_parser("billing", help="billing settings and invoices").add_subparsers(

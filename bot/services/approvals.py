@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from billing.model import Level
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
-from bot.rules import Actor, Scope, require_level_changer
+from bot.rules import Actor, Scope, require_level_changer, require_user_manager
 from bot.services.admins import admin_keys, change_admin
 from bot.services.context import (
     Context,
@@ -32,7 +33,10 @@ from bot.services.context import (
     writing,
 )
 from bot.services.hints import level_hint
+from bot.services.users import NewUser, change_status_in, create_in, new_password_hash
 from bot.services.views import user_view
+from bot.validation import email_key
+from store import repository
 from store.models import Approval, ApprovalPolicy, ApprovalRequest, User
 from store.outbox import enqueue
 
@@ -100,9 +104,7 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
         if isinstance(request, str):
             return request
         change = request.change
-        user = find_user(session, change["email"])
-        require_level_changer(who, user_view(user).scope, Scope.of(change.get("projects")),
-                              f"{user.first_name} {user.last_name}")
+        _check_approver(session, who, request)
         if session.get(Approval, (request.id, approver.id)) is None:
             session.add(Approval(request_id=request.id, approver_id=approver.id, at=now))
             session.flush()
@@ -115,17 +117,15 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
             return "This request was already decided."
         try:
             with session.begin_nested():  # a change that no longer holds is undone alone
-                outcome = change_admin(session, now, approver, who, via=via,
-                                       email=change["email"], level=Level.parse(
-                                           change["level"]), keys=change.get("projects"))
+                outcome = _apply(ctx, session, now, approver, who, via, request.action, change)
         except RollcallError as exc:
             request.status, request.reason = "failed", str(exc)
             _tell(ctx, session, request, now, f"Request #{request.id} failed when approved "
                                               f"by {who.name}: {exc}")
             return f"The change no longer holds, so request #{request.id} failed: {exc}"
         _tell(ctx, session, request, now, f"Request #{request.id} approved by {who.name}: "
-                                          f"{outcome.message}")
-        return f"Approved. {outcome.message}"
+                                          f"{outcome}")
+        return f"Approved. {outcome}"
 
 
 @refusing("approval.deny")
@@ -143,6 +143,83 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
         _tell(ctx, session, request, now, f"Request #{request.id} denied by {who.name}: "
                                           f"{text}")
         return f"Denied request #{request.id}."
+
+
+def _check_approver(session: Session, who: Actor, request: ApprovalRequest) -> None:
+    """The approver's scope must cover the change, as if they made it themselves."""
+    change = request.change
+    if request.action == "set_admin":
+        user = find_user(session, change["email"])
+        require_level_changer(who, user_view(user).scope, Scope.of(change.get("projects")),
+                              f"{user.first_name} {user.last_name}")
+    elif request.action == "create_user":
+        require_user_manager(who, change.get("projects") or [], change["email"])
+    else:
+        user = find_user(session, change["email"])
+        require_user_manager(who, [p.key for p in user.projects], change["email"])
+
+
+def _apply(ctx: Context, session: Session, now: datetime, approver: User, who: Actor,
+           via: Via, action: str, change: dict[str, Any]) -> str:
+    """Make the approved change as the approver, with today's rules."""
+    if action == "set_admin":
+        return change_admin(session, now, approver, who, via=via, email=change["email"],
+                            level=Level.parse(change["level"]),
+                            keys=change.get("projects")).message
+    if action == "create_user":
+        new = NewUser(**{**change, "projects": tuple(change.get("projects") or ())})
+        user = create_in(session, now, approver, who, via, new, new_password_hash(ctx))
+        return f"Created {user.first_name} {user.last_name} ({user.email}), active."
+    return change_status_in(session, now, approver, who, via, "activate",
+                            change["email"]).message
+
+
+@refusing("approval.request")
+def request_seat(ctx: Context, *, actor: str, via: Via, new: NewUser | None = None,
+                 email: str | None = None) -> Requested:
+    """With the seat approval policy on, an ASSISTANT asks for a new active user (`new`)
+    or for activating `email`; a SUPER decides."""
+    hint = level_hint(ctx, email=None, level=Level.NONE)
+    with writing(ctx) as (session, now):
+        requester, who = load_actor(session, actor)
+        if who.acting_level is not Level.ASSISTANT:
+            raise PermissionDenied("Only an ASSISTANT asks for a seat; a SUPER adds users "
+                                   "directly.")
+        if new is not None:
+            require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+            if repository.live_user_by_email_key(session, email_key(new.email)):
+                raise InvalidInput(f"{new.email} is already a user.")
+            action = "create_user"
+            change: dict[str, Any] = {"email": new.email, "first_name": new.first_name,
+                                      "last_name": new.last_name, "active": True,
+                                      "projects": list(new.projects)}
+            what = f"add {new.first_name} {new.last_name} ({new.email}) as an active user"
+            subject = None
+        else:
+            subject = find_user(session, email or "")
+            require_user_manager(who, [p.key for p in subject.projects], subject.email)
+            action, change = "activate_user", {"email": subject.email}
+            what = f"activate {subject.first_name} {subject.last_name} ({subject.email})"
+        request = ApprovalRequest(action=action, change=change, requested_by=requester.id,
+                                  requested_at=now, status="pending", approvals_needed=1,
+                                  expires_at=now + timedelta(hours=policy(session).expiry_hours),
+                                  hint=hint.message)
+        session.add(request)
+        session.flush()
+        record(session, at=now, via=via, action="approval.request", actor=requester,
+               subject=subject, before=None, reason=f"request {request.id}: {action}")
+        seat = f"A seat costs {_signed(hint.this_cycle, hint.currency)} this cycle."
+        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
+                now=now, payload=posts.approval_card(
+                    request.id, f"{who.name} ({requester.email})", what, seat, 1,
+                    request.expires_at))
+        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}.")
+
+
+def _signed(amount: Decimal, currency: str) -> str:
+    from billing.money import format_money
+
+    return ("+" if amount > 0 else "") + format_money(amount, currency)
 
 
 def expire_requests(ctx: Context) -> list[str]:
@@ -207,7 +284,7 @@ def _tell(ctx: Context, session: Session, request: ApprovalRequest, now: datetim
 
 @refusing("approval.policy")
 def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None = None,
-               expiry_hours: int | None = None) -> str:
+               expiry_hours: int | None = None, seat_approval: bool | None = None) -> str:
     """A SUPER over all projects sets when a second SUPER must approve (a change that
     raises this cycle's invoice by more than `cost_threshold`; "off" for never) and how
     long requests wait before they expire."""
@@ -227,13 +304,17 @@ def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None
                                         else str(parse_price(cost_threshold)))
             except (ValueError, TypeError) as exc:
                 raise InvalidInput(f"The cost threshold is not an amount: {exc}") from exc
+        if seat_approval is not None:
+            rules.seat_approval = seat_approval
         if expiry_hours is not None:
             if not 1 <= expiry_hours <= 24 * 30:
                 raise InvalidInput("Requests expire after 1 to 720 hours.")
             rules.expiry_hours = expiry_hours
         record(session, at=now, via=via, action="approval.policy", actor=actor_user,
                subject=None, before=None,
-               reason=f"cost_threshold={rules.cost_threshold}, expiry={rules.expiry_hours}h")
+               reason=f"seat_approval={rules.seat_approval}, "
+                      f"cost_threshold={rules.cost_threshold}, expiry={rules.expiry_hours}h")
         threshold = rules.cost_threshold or "off"
-        return (f"Approval policy: second SUPER above {threshold}; requests expire after "
-                f"{rules.expiry_hours} hours.")
+        seats = "on" if rules.seat_approval else "off"
+        return (f"Approval policy: seat approval {seats}; second SUPER above {threshold}; "
+                f"requests expire after {rules.expiry_hours} hours.")

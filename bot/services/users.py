@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from billing.model import Status
-from bot.errors import Conflict, LastSuperViolation, NotFound
-from bot.rules import require_user_manager
+from billing.model import Level, Status
+from bot.errors import ApprovalRequired, Conflict, LastSuperViolation, NotFound
+from bot.rules import Actor, require_user_manager
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import (
     is_org_super,
@@ -20,12 +23,31 @@ from bot.services.guards import (
 from bot.services.views import Outcome, UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
 from store import repository
-from store.models import User
+from store.models import ApprovalPolicy, User
 
 
 def new_password_hash(ctx: Context) -> str:
     """Every user gets a random password; only its hash is ever kept."""
     return ctx.hasher.hash(secrets.token_urlsafe(32))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A checked request to create a user (also what a seat approval carries)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    active: bool
+    projects: tuple[str, ...]
+    slack_user_id: str | None = None
+
+    @classmethod
+    def checked(cls, *, email: str, first_name: str, last_name: str, active: bool,
+                projects: Sequence[str], slack_user_id: str | None = None) -> NewUser:
+        return cls(clean_email(email), clean_name(first_name, "First name"),
+                   clean_name(last_name, "Last name"), active,
+                   tuple(sorted({clean_project_key(k) for k in projects})), slack_user_id)
 
 
 @refusing("user.create")
@@ -41,42 +63,61 @@ def create_user(
     projects: Sequence[str] = (),
     slack_user_id: str | None = None,
 ) -> UserView:
-    first, last = clean_name(first_name, "First name"), clean_name(last_name, "Last name")
-    address = clean_email(email)
-    keys = sorted({clean_project_key(k) for k in projects})
+    new = NewUser.checked(email=email, first_name=first_name, last_name=last_name,
+                          active=active, projects=projects, slack_user_id=slack_user_id)
     password_hash = new_password_hash(ctx)  # slow on purpose: outside the write lock
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
-        rows = repository.projects_by_key(session, keys)
-        missing = [k for k in keys if k not in rows]
-        if missing:
-            raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
-        require_user_manager(who, keys, f"{first} {last}")
-        existing = repository.live_user_by_email_key(session, email_key(address))
-        if existing is not None:
-            raise Conflict(
-                f"{address} is already used by {existing.first_name} {existing.last_name} "
-                f"({existing.status}); use another email or manage that user instead."
-            )
-        user = User(
-            first_name=first,
-            last_name=last,
-            email=address,
-            email_key=email_key(address),
-            status=(Status.ACTIVE if active else Status.PENDING).value,
-            slack_user_id=slack_user_id,
-            password_hash=password_hash,
-            created_at=now,
-            projects=[rows[k] for k in keys],
-        )
-        session.add(user)
-        try:
-            session.flush()
-        except IntegrityError as exc:  # the unique index is the last word on emails
-            raise Conflict(f"{address} is already in use; use another email.") from exc
-        record(session, at=now, via=via, action="user.create", actor=actor_user,
-               subject=user, before=None)
+        if new.active:
+            require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+            require_no_seat_approval(session, who, f"Creating {new.first_name} "
+                                                   f"{new.last_name} as active")
+        user = create_in(session, now, actor_user, who, via, new, password_hash)
     return user_view(user)
+
+
+def require_no_seat_approval(session: Session, who: Actor, what: str) -> None:
+    """With the `seat_approval` policy on, an ASSISTANT's new active seat needs a SUPER."""
+    rules = session.get(ApprovalPolicy, 1)
+    if rules is not None and rules.seat_approval and who.acting_level is Level.ASSISTANT:
+        raise ApprovalRequired(f"{what} needs a SUPER's approval here. In Slack it becomes "
+                               "a request; or create the user as pending.")
+
+
+def create_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+              new: NewUser, password_hash: str) -> User:
+    """Create the user inside the caller's transaction (also run by a seat approval)."""
+    rows = repository.projects_by_key(session, new.projects)
+    missing = [k for k in new.projects if k not in rows]
+    if missing:
+        raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+    require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+    existing = repository.live_user_by_email_key(session, email_key(new.email))
+    if existing is not None:
+        raise Conflict(
+            f"{new.email} is already used by {existing.first_name} {existing.last_name} "
+            f"({existing.status}); use another email or manage that user instead."
+        )
+    user = User(
+        first_name=new.first_name,
+        last_name=new.last_name,
+        email=new.email,
+        email_key=email_key(new.email),
+        status=(Status.ACTIVE if new.active else Status.PENDING).value,
+        slack_user_id=new.slack_user_id,
+        password_hash=password_hash,
+        created_at=now,
+        projects=[rows[k] for k in new.projects],
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # the unique index is the last word on emails
+        raise Conflict(f"{new.email} is already in use; use another email.") from exc
+    record(session, at=now, via=via, action="user.create", actor=actor_user, subject=user,
+           before=None)
+    return user
 
 
 TRANSITIONS = {
@@ -89,30 +130,44 @@ TRANSITIONS = {
 def _change_status(
     ctx: Context, action: str, *, actor: str, via: Via, email: str, remove_admin: bool = False
 ) -> Outcome:
-    sources, target = TRANSITIONS[action]
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
-        user = find_user(session, email)
-        before = user_view(user)
-        require_user_manager(who, before.projects, before.name)
-        if before.status not in sources:
-            return Outcome(before, False, f"{before.name} is already {before.status.value}.")
-        was_super = is_org_super(user)
-        if user.grant is not None and target is not Status.ACTIVE:
-            if remove_admin or user.grant.level is None:
-                user.grant = None  # signing out for good ends any pending removal too
-            elif was_super and repository.count_org_supers(session) <= 1:
-                # invariant 1 before invariant 2, so the last SUPER hears the real reason
-                raise LastSuperViolation(last_super_message(user, f"{action} them"))
-            else:
-                refuse_admin_removal_by_status(user, action)
-        user.status = target.value
-        if target is Status.DELETED:
-            user.slack_user_id = None  # the Slack account may come back as a new user
-        keep_an_org_super(session, user, was_super, f"{action} them")
-        record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
-               subject=user, before=before)
-        after = user_view(user)
+        if action == "activate":
+            user = find_user(session, email)
+            if user.status != Status.ACTIVE.value:
+                require_user_manager(who, [p.key for p in user.projects], user.email)
+                require_no_seat_approval(session, who, f"Activating {user.first_name} "
+                                                       f"{user.last_name}")
+        return change_status_in(session, now, actor_user, who, via, action, email,
+                                remove_admin=remove_admin)
+
+
+def change_status_in(session: Session, now: datetime, actor_user: User, who: Actor,
+                     via: Via, action: str, email: str, *, remove_admin: bool = False
+                     ) -> Outcome:
+    """Activate, deactivate or delete inside the caller's transaction."""
+    sources, target = TRANSITIONS[action]
+    user = find_user(session, email)
+    before = user_view(user)
+    require_user_manager(who, before.projects, before.name)
+    if before.status not in sources:
+        return Outcome(before, False, f"{before.name} is already {before.status.value}.")
+    was_super = is_org_super(user)
+    if user.grant is not None and target is not Status.ACTIVE:
+        if remove_admin or user.grant.level is None:
+            user.grant = None  # signing out for good ends any pending removal too
+        elif was_super and repository.count_org_supers(session) <= 1:
+            # invariant 1 before invariant 2, so the last SUPER hears the real reason
+            raise LastSuperViolation(last_super_message(user, f"{action} them"))
+        else:
+            refuse_admin_removal_by_status(user, action)
+    user.status = target.value
+    if target is Status.DELETED:
+        user.slack_user_id = None  # the Slack account may come back as a new user
+    keep_an_org_super(session, user, was_super, f"{action} them")
+    record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
+           subject=user, before=before)
+    after = user_view(user)
     return Outcome(after, True, _status_sentence(after, action))
 
 

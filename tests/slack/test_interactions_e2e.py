@@ -211,3 +211,22 @@ def test_home_buttons(org, slack, fake):
     slack.click(LEE, "home_new_user", "new")  # not an admin: a view that says why
     refused = opened_view(fake, count=2)
     assert "not an admin" in str(refused["blocks"])
+
+
+def test_with_seat_approval_an_assistants_form_becomes_a_request(org, slack, fake):
+    from bot.services import approvals
+    from bot.services.context import Channels
+
+    org.channels = Channels(billing="C0BILLING", approvals="C0APPROVALS")
+    approvals.set_policy(org, actor="sam@example.com", via=Via.CLI, seat_approval=True)
+    reply(slack, fake, "/users", "new", user=PAT)
+    view = opened_view(fake)
+    answer = slack.submit(PAT, view, NEW)
+    assert answer.status == 200 and "errors" not in answer.body
+    assert "ada@example.com" not in emails(org)
+    card = fake.wait_for("chat.postMessage")[0].params
+    assert "add Ada Byron (ada@example.com) as an active user" in card["text"]
+    approve = card["blocks"][-1]["elements"][0]
+    _, key = slack.click(SAM, approve["action_id"], approve["value"])
+    assert "Created Ada Byron" in fake.wait_for("response", key)[0].params["text"]
+    assert emails(org)["ada@example.com"].status.value == "active"
