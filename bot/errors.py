@@ -30,6 +30,11 @@ class InvariantViolation(RollcallError):
     """The action would break one of the design's invariants."""
 
 
+class AdminRoleHeld(InvariantViolation):
+    """Invariant 2: an admin is not deactivated or deleted; the role goes first (Slack
+    offers the one step that does both)."""
+
+
 class LastSuperViolation(InvariantViolation):
     """Invariant 1: the change would leave no active SUPER over all projects. Besides the
     refusal, the attempt is posted to the billing channel so the admins see it."""

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     ctx = context or bootstrap(settings)
     client = slack_client(settings)
     pump = Pump(ctx, client)  # sends what requests record (cards, warnings) after commit
-    slack = SlackRequestHandler(bolt or build_app(ctx, settings, client, pump))
+    slack = SlackRequestHandler(build_app(ctx, settings, client, pump))
     secret = settings.rollcall_webhook_secret
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:

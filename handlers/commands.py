@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from billing.model import Level, Status
 from bot import services
-from bot.errors import ApprovalRequired, InvariantViolation
+from bot.errors import AdminRoleHeld, ApprovalRequired
 from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.approvals import request_admin_change, request_seat
@@ -68,10 +68,8 @@ def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, An
     except ApprovalRequired:  # the seat approval policy: it becomes a request
         return blocks.message(request_seat(deps.ctx, actor=actor, via=SLACK,
                                            email=email).message)
-    except InvariantViolation as exc:
-        if verb != "activate" and "Remove their admin role first" in str(exc):
-            raise Refused(blocks.remove_and_deactivate(str(exc), email, verb)) from exc
-        raise
+    except AdminRoleHeld as exc:  # offer the one step that removes the role too
+        raise Refused(blocks.remove_and_deactivate(str(exc), email, verb)) from exc
 
 
 def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:

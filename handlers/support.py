@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import InvariantViolation, RollcallError
+from bot.errors import RollcallError
 from bot.outbox import Pump
 from bot.services import Context
 from bot.services.slack_identity import email_for_slack_user
@@ -80,11 +80,7 @@ def answering(send: Callable[..., Any], deps: Deps | None = None) -> Iterator[No
         yield
     except Refused as exc:
         send(**exc.payload)
-    except Usage as exc:
-        send(**blocks.message(str(exc)))
-    except InvariantViolation as exc:
-        send(**blocks.message(str(exc)))
-    except RollcallError as exc:
+    except (Usage, RollcallError) as exc:
         send(**blocks.message(str(exc)))
     except Exception:  # never a stack trace in Slack
         log.exception("listener failed")

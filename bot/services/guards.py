@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.errors import InvariantViolation, LastSuperViolation
+from bot.errors import AdminRoleHeld, LastSuperViolation
 from store import repository
 from store.models import User
 
@@ -43,7 +43,7 @@ def refuse_admin_removal_by_status(user: User, doing: str) -> None:
     if grant is None or grant.level is None:
         return
     level = grant.level.upper().replace("-", " ")
-    raise InvariantViolation(
+    raise AdminRoleHeld(
         f"{user.first_name} {user.last_name} is an admin ({level}), so Rollcall cannot "
         f"{doing} them. Remove their admin role first (admins remove {user.email}), or "
         f"remove the role and {doing} them in one step."
