@@ -21,7 +21,7 @@ from billing.model import Status
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.rules import require_user_manager
 from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
-from bot.services.users import new_password_hash
+from bot.services.users import new_password_hash, require_no_seat_approval
 from bot.services.views import UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
 from store import repository
@@ -146,7 +146,10 @@ def import_users(ctx: Context, *, actor: str, via: Via, data: bytes) -> list[Use
         if problems:
             report = ImportReport(problems=sorted(problems))
             raise Conflict("Nothing was imported:\n" + report.text())
-        actor_user, _ = load_actor(session, actor)
+        actor_user, who = load_actor(session, actor)
+        seats = sum(r.status is Status.ACTIVE for r in rows)
+        if seats:  # the seat approval policy covers imports too
+            require_no_seat_approval(session, who, f"Importing {seats} active users")
         projects = repository.projects_by_key(session, {k for r in rows for k in r.projects})
         users = [
             User(first_name=r.first_name, last_name=r.last_name, email=r.email,
