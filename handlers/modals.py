@@ -24,7 +24,13 @@ from bot.errors import (
 from bot.services import Via, approvals
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
-from bot.services.queries import check_grant, project_keys, require_manager, show_user
+from bot.services.queries import (
+    acting_level,
+    check_grant,
+    project_keys,
+    require_manager,
+    show_user,
+)
 from bot.services.users import NewUser
 from bot.validation import clean_email, clean_name
 from handlers import views
@@ -41,9 +47,11 @@ def open_new_user(deps: Deps, actor: str, trigger_id: str, email: str | None,
 
 
 def open_make_admin(deps: Deps, actor: str, trigger_id: str, email: str) -> None:
+    """A SUPER sets the role (after the cost hint); an ASSISTANT's choice becomes a request."""
     user = show_user(deps.ctx, actor=actor, email=email)
-    check_grant(deps.ctx, actor=actor, level=Level.VIEW_ONLY,
-                projects=list(user.projects) or None)
+    if acting_level(deps.ctx, actor=actor) is not Level.ASSISTANT:
+        check_grant(deps.ctx, actor=actor, level=Level.VIEW_ONLY,
+                    projects=list(user.projects) or None)
     deps.client.views_open(trigger_id=trigger_id, view=views.make_admin(
         user.email, user.name, project_keys(deps.ctx), {}))
 
@@ -162,6 +170,15 @@ def register(app: App, deps: Deps) -> None:
             actor = invoker(deps, (body.get("user") or {}).get("id"))
             level = Level.parse(values.get("admin_level") or "view-only")
             projects = [p for p in values.get("projects") or [] if isinstance(p, str)] or None
+            if acting_level(deps.ctx, actor=actor) is Level.ASSISTANT:
+                requested = approvals.request_admin_change(
+                    deps.ctx, actor=actor, via=SLACK, email=str(meta.get("email")),
+                    level=level, projects=projects)
+                ack(response_action="update", view=views.done("Request sent",
+                                                               requested.message))
+                if deps.pump is not None:
+                    deps.pump.kick()
+                return
             check_grant(deps.ctx, actor=actor, level=level, projects=projects)
             hint = level_hint(deps.ctx, email=str(meta.get("email")), level=level)
         except (RollcallError, ValueError) as exc:

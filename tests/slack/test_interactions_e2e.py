@@ -230,3 +230,17 @@ def test_with_seat_approval_an_assistants_form_becomes_a_request(org, slack, fak
     _, key = slack.click(SAM, approve["action_id"], approve["value"])
     assert "Created Ada Byron" in fake.wait_for("response", key)[0].params["text"]
     assert emails(org)["ada@example.com"].status.value == "active"
+
+
+def test_an_assistants_make_admin_becomes_a_request(org, slack, fake):
+    from bot.services.context import Channels
+
+    org.channels = Channels(billing="C0BILLING", approvals="C0APPROVALS")
+    slack.click(PAT, "user_make_admin", "lee@example.com")
+    view = opened_view(fake)
+    done = slack.submit(PAT, view, {
+        "admin_level": {"type": "static_select", "selected_option": {"value": "view-only"}},
+        "projects": {"type": "multi_static_select", "selected_options": [{"value": "alpha"}]}})
+    assert "Request #1 sent" in str(done.json()["view"]["blocks"])
+    assert "asks to make Lee Test" in fake.wait_for("chat.postMessage")[0].params["text"]
+    assert "lee@example.com" not in {a.email for a in services.list_admins(org)}
