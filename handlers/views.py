@@ -47,6 +47,14 @@ def _select(options: Sequence[tuple[str, str]], initial: str | None = None) -> d
     return element
 
 
+def _projects_select(projects: Sequence[tuple[str, str]], label: str) -> Block:
+    """An optional multi-select of projects (Slack allows 100 options)."""
+    return _input("projects", label, {
+        "type": "multi_static_select",
+        "options": [_option(key, f"{title} ({key})") for key, title in projects[:100]],
+    }, optional=True)
+
+
 def new_user(projects: Sequence[tuple[str, str]], email: str | None,
              metadata: dict[str, Any]) -> dict[str, Any]:
     """The New User modal: callback `user_new`; block ids equal action ids."""
@@ -62,11 +70,8 @@ def new_user(projects: Sequence[tuple[str, str]], email: str | None,
                     "lock that box, so unticking it is ignored."),
         _input("admin_level", "Admin role", _select(LEVEL_OPTIONS, "none")),
     ]
-    if projects:
-        blocks.append(_input("projects", "Projects", {
-            "type": "multi_static_select",
-            "options": [_option(key, f"{name} ({key})") for key, name in projects[:100]],
-        }, optional=True))
+    if projects:  # a select with no options is invalid Block Kit
+        blocks.append(_projects_select(projects, "Projects"))
     return {"type": "modal", "callback_id": "user_new", "title": _plain("New user"),
             "submit": _plain("Create"), "close": _plain("Cancel"),
             "private_metadata": json.dumps(metadata)[:3000], "blocks": blocks}
@@ -79,10 +84,7 @@ def make_admin(email: str, name: str, projects: Sequence[tuple[str, str]],
         _input("admin_level", "Level", _select(LEVEL_OPTIONS[1:], "view-only")),
     ]
     if projects:
-        blocks.append(_input("projects", "Projects (leave empty for all projects)", {
-            "type": "multi_static_select",
-            "options": [_option(key, f"{name} ({key})") for key, name in projects[:100]],
-        }, optional=True))
+        blocks.append(_projects_select(projects, "Projects (leave empty for all projects)"))
     return {"type": "modal", "callback_id": "admin_make", "title": _plain("Make admin"),
             "submit": _plain("Next"), "close": _plain("Cancel"),
             "private_metadata": json.dumps({**metadata, "email": email})[:3000],
