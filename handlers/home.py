@@ -12,7 +12,9 @@ from billing.money import format_money
 from bot import services
 from bot.errors import RollcallError
 from bot.services import billing as billing_service
+from bot.services.approvals import pending_requests
 from bot.services.queries import users_page
+from bot.services.scheduled import list_scheduled
 from handlers import modals, views
 from handlers.support import Deps, Refused, invoker
 
@@ -31,7 +33,8 @@ def summary(deps: Deps, actor: str) -> dict[str, Any] | None:
             "admins": {k: n for k, n in counts.items() if n},
             "estimate": format_money(Decimal(doc["total"]), doc["currency"]),
             "cycle": f"{doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}",
-            "approvals": 0, "scheduled": 0}
+            "approvals": pending_requests(deps.ctx),
+            "scheduled": len(list_scheduled(deps.ctx, actor=actor))}
 
 
 def publish(deps: Deps, slack_user_id: str) -> None:

@@ -318,3 +318,12 @@ def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None
         seats = "on" if rules.seat_approval else "off"
         return (f"Approval policy: seat approval {seats}; second SUPER above {threshold}; "
                 f"requests expire after {rules.expiry_hours} hours.")
+
+
+def pending_requests(ctx: Context) -> int:
+    """How many requests wait for a decision (for the App Home dashboard)."""
+    from bot.services.context import reading
+
+    with reading(ctx) as session:
+        return session.scalar(select(func.count()).select_from(ApprovalRequest)
+                              .where(ApprovalRequest.status == "pending")) or 0

@@ -164,11 +164,16 @@ def test_billing_settings_modal(org, slack, fake):
 
 
 def test_app_home_for_an_admin_and_for_anyone_else(org, slack, fake):
+    from bot.services.scheduled import schedule_change
+
+    schedule_change(org, actor="sam@example.com", via=Via.CLI, email="pat@example.com",
+                    level=services.views.Level.VIEW_ONLY, projects=["alpha"])
     assert slack.event({"type": "app_home_opened", "user": SAM, "tab": "home"}).status == 200
     home = fake.wait_for("views.publish")[0].params
     View(**home["view"]).validate_json()
     text = str(home["view"]["blocks"])
     assert "Active users:* 3" in text and "SUPER: 1" in text and "estimate" in text
+    assert "Pending approvals:* 0" in text and "Scheduled changes:* 1" in text
     slack.event({"type": "app_home_opened", "user": STRANGER, "tab": "home"})
     other = fake.wait_for("views.publish", count=2)[1].params
     assert "Ask an admin" in str(other["view"]["blocks"])
