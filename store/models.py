@@ -226,6 +226,8 @@ class CycleState(Base):
     and lets billing fold one cycle's events instead of all history."""
 
     __tablename__ = "cycle_states"
+    # clustered by (at, user_id) on SQLite: a checkpoint is one sequential range read
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
 
     at: Mapped[datetime] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)

@@ -89,3 +89,19 @@ def test_serve_uses_socket_mode_when_an_app_token_is_set(tmp_path, fake, monkeyp
     handler = RecordingSocketMode.started[-1]
     assert handler.app_token == "xapp-t"
     assert fake.called("auth.test")  # the Bolt app was built against SLACK_API_URL
+
+
+@pytest.mark.parametrize(("setting", "embedded"), [("on", True), ("off", False)])
+def test_serve_embeds_the_scheduler_unless_it_is_off(tmp_path, fake, monkeypatch, setting,
+                                                     embedded):
+    from bot import scheduler, serve
+    from bot.settings import Settings
+
+    started = []
+    monkeypatch.setattr(scheduler, "run_forever",
+                        lambda ctx, client, blocking=True: started.append(blocking))
+    monkeypatch.setattr(serve.Gunicorn, "run", lambda self: None)  # no real server here
+    serve.serve(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}",
+                         slack_bot_token="xoxb-t", slack_signing_secret="s",
+                         slack_api_url=fake.api_url, rollcall_scheduler=setting))
+    assert started == ([False] if embedded else [])

@@ -23,7 +23,8 @@ def upgrade():
     sa.Column('level', sa.SmallInteger(), nullable=False),
     sa.Column('effective', sa.SmallInteger(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_cycle_states_user_id_users')),
-    sa.PrimaryKeyConstraint('at', 'user_id', name=op.f('pk_cycle_states'))
+    sa.PrimaryKeyConstraint('at', 'user_id', name=op.f('pk_cycle_states')),
+    sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
