@@ -29,12 +29,12 @@ from bot.outbox import deliver_due
 from bot.services import billing as billing_service
 from bot.services import billing_store as bs
 from bot.services.approvals import expire_requests
-from bot.services.context import Context, Via, writing
+from bot.services.context import Context, Via, reading, writing
 from bot.services.scheduled import run_due_changes
 from bot.services.views import user_view
 from store import repository
 from store.models import AuditEvent, ScheduledChange, User
-from store.outbox import enqueue
+from store.outbox import enqueue, recorded
 
 log = logging.getLogger("rollcall.scheduler")
 HEADS_UP = timedelta(days=3)
@@ -64,17 +64,23 @@ def reconcile(ctx: Context, client: WebClient | None = None) -> Pass:
 
 
 def heads_up(ctx: Context) -> list[str]:
-    """Once per cycle, HEADS_UP before it ends: the estimate and what will change."""
-    with writing(ctx) as (session, now):
+    """Once per cycle, HEADS_UP before it ends: the estimate and what will change.
+
+    Whether it is due is read first, without the writers' lock; the estimate (a whole
+    invoice) is computed only when the post is actually recorded, once per cycle.
+    """
+    with reading(ctx) as session:
         vs = bs.versions(session, repository.organization(session))
         schedule = bs.schedule_of(vs)
+        now = ctx.clock.now()
         cycle = schedule.cycle_containing(now)
-        if now < cycle.end - HEADS_UP:
+        key = f"headsup:{cycle.start.isoformat()}"
+        if now < cycle.end - HEADS_UP or not ctx.channels.billing or recorded(session, key):
             return []
+    with writing(ctx) as (session, now):
         terms = bs.terms_for(vs, schedule, cycle)
         doc = bs.document(bs.compute(session, cycle, terms), "draft", terms.zone)
         facts = heads_up_facts(session, cycle, terms.zone)
-        key = f"headsup:{cycle.start.isoformat()}"
         payload = posts.heads_up(doc, short_date(cycle.end, terms.zone), **facts)
         return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
                                 payload=payload, now=now) else []
@@ -82,10 +88,11 @@ def heads_up(ctx: Context) -> list[str]:
 
 def integrity_check(ctx: Context) -> list[str]:
     """Daily: warn when no active SUPER over all projects is left (a manual DB edit)."""
-    with writing(ctx) as (session, now):
-        key = f"integrity:{now.date().isoformat()}"
-        if repository.count_org_supers(session) > 0:
+    with reading(ctx) as session:
+        key = f"integrity:{ctx.clock.now().date().isoformat()}"
+        if repository.count_org_supers(session) > 0 or recorded(session, key):
             return []
+    with writing(ctx) as (session, now):
         text = ("Integrity check: there is no active SUPER admin over all projects. "
                 "Someone changed the database directly; make a user SUPER over all "
                 "projects (`rollcall admins set EMAIL super`) as soon as possible.")

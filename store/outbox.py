@@ -25,10 +25,14 @@ def enqueue(session: Session, *, key: str, channel: str | None, payload: dict[st
     if not channel:
         log.warning("not posting %s: no channel is configured", key.split(":")[0])
         return False
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
+    if recorded(session, key):
         return False
     session.add(OutboxMessage(key=key, channel=channel, method=method, payload=payload,
                               status="pending", attempts=0, created_at=now,
                               next_attempt_at=now))
     session.flush()
     return True
+
+
+def recorded(session: Session, key: str) -> bool:
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None

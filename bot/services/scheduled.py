@@ -128,16 +128,18 @@ def run_due_changes(ctx: Context) -> list[str]:
     """The scheduler's step: each due change, oldest first, at its own boundary instant."""
     done = []
     while True:
-        with writing(ctx) as (session, now):
-            change = session.scalar(select(ScheduledChange).where(
-                ScheduledChange.status == "pending", ScheduledChange.run_at <= now)
+        with reading(ctx) as session:  # most passes find nothing: no writers' lock for that
+            change_id = session.scalar(select(ScheduledChange.id).where(
+                ScheduledChange.status == "pending", ScheduledChange.run_at <= ctx.clock.now())
                 .order_by(ScheduledChange.run_at, ScheduledChange.id).limit(1))
-            if change is None:
-                return done
-            change_id = change.id
+        if change_id is None:
+            return done
         try:
             with writing(ctx) as (session, now):
-                _apply(ctx, session, session.get(ScheduledChange, change_id), now)
+                change = session.get(ScheduledChange, change_id)
+                if change.status != "pending":  # another scheduler ran it meanwhile
+                    continue
+                _apply(ctx, session, change, now)
             done.append(f"scheduled:{change_id}")
         except RollcallError as exc:
             _fail(ctx, change_id, str(exc))
