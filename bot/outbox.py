@@ -54,7 +54,10 @@ def _claim(ctx: Context) -> Claimed | None:
         if row.method == "chat.update":
             original = session.scalar(select(OutboxMessage).where(
                 OutboxMessage.key == row.payload.get("updates")))
-            if original is None or original.ts is None:  # not posted yet: wait for it
+            if original is None or original.status == "failed":  # nothing to update, ever
+                row.status, row.last_error = "failed", "the message to update was never posted"
+                return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
+            if original.ts is None:  # not posted yet: wait for it
                 row.next_attempt_at = now + timedelta(seconds=30)
                 return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
             update_ts, row.channel = original.ts, original.channel

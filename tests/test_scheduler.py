@@ -201,3 +201,25 @@ def test_the_apscheduler_wiring_runs_a_pass_at_start(org, monkeypatch):
         assert job.max_instances == 1
     finally:
         background.shutdown(wait=False)
+
+
+def test_an_update_waits_for_its_message_and_gives_up_if_it_never_went(org, clock, fake,
+                                                                      client):
+    from store.outbox import enqueue
+
+    clock.set("2025-02-10T00:00:00Z")
+    with org.uow as uow:
+        enqueue(uow.session, key="card", channel=BILLING, payload={"text": "card"},
+                now=clock.now())
+        enqueue(uow.session, key="card:done", channel=BILLING, method="chat.update",
+                payload={"text": "done", "updates": "card"}, now=clock.now())
+        enqueue(uow.session, key="lost:done", channel=BILLING, method="chat.update",
+                payload={"text": "x", "updates": "lost"}, now=clock.now())
+        uow.commit()
+    assert deliver_due(org, client) == 2  # the card, then its update with the card's ts
+    update = fake.called("chat.update")[0].params
+    assert (update["ts"], update["text"]) == ("1.0", "done")
+    with org.uow as uow:
+        statuses = {k: v for k, v in uow.session.execute(
+            select(OutboxMessage.key, OutboxMessage.status))}
+    assert statuses == {"card": "sent", "card:done": "sent", "lost:done": "failed"}
