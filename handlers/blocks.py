@@ -104,6 +104,16 @@ def users_page(page: UsersPage, status: str) -> dict[str, Any]:
     return {"text": f"Total Active Users: {page.total_active}", "blocks": blocks}
 
 
+def confirm_delete(user: UserView) -> dict[str, Any]:
+    """`/users delete` asks first; deleting happens when the button is confirmed."""
+    text = (f"Delete {user.name} ({user.email})? They disappear from lists and their email "
+            "becomes free; their history is kept for billing.")
+    return {"text": text, "blocks": [text_block(text), {"type": "actions", "elements": [
+        _button("Delete", "user_delete", user.email, "danger", (text, "Delete")),
+        _button("Cancel", "admin_set_cancel", "cancel"),
+    ]}]}
+
+
 def user_card(user: UserView) -> dict[str, Any]:
     scope = user.scope.describe() if user.scope else "-"
     lines = [f"*{user.name}* ({user.email})", f"Status: {user.status.value}",

@@ -88,6 +88,8 @@ def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     email = target_email(deps, cmd.target)
     if cmd.verb == "show":
         return blocks.user_card(show_user(deps.ctx, actor=actor, email=email))
+    if cmd.verb == "delete":  # confirm first: the button re-checks everything when clicked
+        return blocks.confirm_delete(show_user(deps.ctx, actor=actor, email=email))
     return status_change(deps, actor, cmd.verb, email)
 
 

@@ -64,7 +64,13 @@ def test_show_activate_deactivate_delete(org, slack, fake):
     assert "Lee Test" in reply(slack, fake, "/users", "show lee@example.com")["text"]
     assert "deactivated" in reply(slack, fake, "/users", "deactivate lee@example.com")["text"]
     assert "active again" in reply(slack, fake, "/users", f"activate <@{LEE}|lee>")["text"]
-    assert "deleted" in reply(slack, fake, "/users", "delete <mailto:lee@example.com|x>")["text"]
+    ask = reply(slack, fake, "/users", "delete <mailto:lee@example.com|x>")
+    assert ask["text"].startswith("Delete Lee Test") and "deleted" not in ask["text"]
+    assert "Lee Test" in reply(slack, fake, "/users", "show lee@example.com")["text"]
+    delete = ask["blocks"][1]["elements"][0]
+    assert delete["action_id"] == "user_delete" and "confirm" in delete
+    _, key = slack.click(SAM, delete["action_id"], delete["value"])
+    assert "deleted" in fake.wait_for("response", key)[0].params["text"]
     assert "No user has the email" in reply(slack, fake, "/users", "show lee@example.com")["text"]
 
 
