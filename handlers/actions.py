@@ -19,7 +19,7 @@ from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
 from bot.services.scheduled import schedule_change
 from handlers import blocks, modals
 from handlers.commands import acknowledge, status_change
-from handlers.support import Deps, answering, invoker
+from handlers.support import Deps, answering, invoker, seat_cost
 
 SLACK = Via.SLACK
 
@@ -86,7 +86,8 @@ def _on_page(deps: Deps) -> Callable[..., None]:
                               status=status and Status(status),
                               after=after if isinstance(after, str) else None,
                               before=before if isinstance(before, str) else None)
-            respond(replace_original=True, **blocks.users_page(page, status or "all"))
+            respond(replace_original=True,
+                    **blocks.users_page(page, status or "all", seat_cost(deps)))
 
     return listener
 

@@ -65,13 +65,14 @@ def _status_words(user: UserView) -> str:
     return " · ".join(words)
 
 
-def user_row(user: UserView) -> list[Block]:
+def user_row(user: UserView, seat_cost: str = "") -> list[Block]:
     projects = ", ".join(user.projects) or "no project"
     line = f"*{user.name}* ({user.email}) · {_status_words(user)} · {projects}"
     buttons = []
     if user.status is not Status.ACTIVE:
         buttons.append(_button("Activate", "user_activate", user.email, "primary",
-                               (f"Activate {user.name}? They take a seat from now.", "Activate")))
+                               (f"Activate {user.name}? They take a seat from now{seat_cost}.",
+                                "Activate")))
     if user.status is not Status.DEACTIVATED:
         buttons.append(_button("Deactivate", "user_deactivate", user.email, None,
                                (f"Deactivate {user.name}? Billing stops from the next cycle.",
@@ -84,12 +85,13 @@ def user_row(user: UserView) -> list[Block]:
     return [text_block(line), {"type": "actions", "elements": buttons}]
 
 
-def users_page(page: UsersPage, status: str) -> dict[str, Any]:
-    """Header, one row (section + buttons) per user, then Previous/Next."""
+def users_page(page: UsersPage, status: str, seat_cost: str = "") -> dict[str, Any]:
+    """Header, one row (section + buttons) per user, then Previous/Next. `seat_cost`
+    (", +$10.00 this cycle") goes into the Activate confirmation: the cost hint."""
     blocks: list[Block] = [text_block(f"*Total Active Users: {page.total_active}*"),
                            {"type": "divider"}]
     for user in page.users:
-        blocks += user_row(user)
+        blocks += user_row(user, seat_cost)
     if not page.users:
         blocks.append(text_block("No users to show here."))
     nav = []

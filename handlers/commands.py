@@ -32,7 +32,7 @@ from handlers.grammar import (
     parse_billing,
     parse_users,
 )
-from handlers.support import Deps, Refused, answering, invoker, target_email
+from handlers.support import Deps, Refused, answering, invoker, seat_cost, target_email
 
 SLACK = Via.SLACK
 COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these
@@ -80,7 +80,7 @@ def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "list":
         status = None if cmd.status == "all" else Status(cmd.status)
         page = users_page(deps.ctx, actor=actor, status=status)
-        return blocks.users_page(page, cmd.status or "all")
+        return blocks.users_page(page, cmd.status or "all", seat_cost(deps))
     if cmd.verb == "new":
         modals.open_new_user(deps, actor, command.get("trigger_id", ""), cmd.email,
                              command.get("response_url"))

@@ -12,7 +12,7 @@ from slack_sdk.webhook import WebhookClient
 
 from billing.cycles import zone_named
 from billing.model import Level
-from billing.money import currency_code, parse_price
+from billing.money import currency_code, format_money, parse_price
 from bot import services
 from bot.errors import (
     ApprovalRequired,
@@ -42,8 +42,12 @@ SLACK = Via.SLACK
 def open_new_user(deps: Deps, actor: str, trigger_id: str, email: str | None,
                   response_url: str | None) -> None:
     require_manager(deps.ctx, actor=actor)
+    hint = level_hint(deps.ctx, email=None, level=Level.NONE)
+    cost = (f"An active user costs {format_money(hint.this_cycle, hint.currency)} this "
+            f"cycle and {format_money(hint.next_cycle, hint.currency)} the next; a pending "
+            "one costs nothing until activated.")
     deps.client.views_open(trigger_id=trigger_id, view=views.new_user(
-        project_keys(deps.ctx), email, {"r": response_url}))
+        project_keys(deps.ctx), email, {"r": response_url}, cost))
 
 
 def open_make_admin(deps: Deps, actor: str, trigger_id: str, email: str) -> None:

@@ -12,9 +12,12 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from billing.model import Level
+from billing.money import format_money
 from bot.errors import RollcallError
 from bot.outbox import Pump
 from bot.services import Context
+from bot.services.hints import level_hint
 from bot.services.slack_identity import email_for_slack_user
 from handlers import blocks
 from handlers.grammar import Target, Usage
@@ -88,3 +91,9 @@ def answering(send: Callable[..., Any], deps: Deps | None = None) -> Iterator[No
     finally:
         if deps is not None and deps.pump is not None:  # posts go out on their own thread
             deps.pump.kick()
+
+
+def seat_cost(deps: Deps) -> str:
+    """What one more active user costs this cycle, for confirmations (the cost hint)."""
+    hint = level_hint(deps.ctx, email=None, level=Level.NONE)
+    return f", {format_money(hint.this_cycle, hint.currency)} this cycle"

@@ -56,8 +56,9 @@ def _projects_select(projects: Sequence[tuple[str, str]], label: str) -> Block:
 
 
 def new_user(projects: Sequence[tuple[str, str]], email: str | None,
-             metadata: dict[str, Any]) -> dict[str, Any]:
-    """The New User modal: callback `user_new`; block ids equal action ids."""
+             metadata: dict[str, Any], cost: str = "") -> dict[str, Any]:
+    """The New User modal: callback `user_new`; block ids equal action ids. `cost` is the
+    cost hint of one more active user."""
     options = [_option("random_password", "Generate a random password"),
                _option("active", "Active")]
     blocks: list[Block] = [
@@ -72,6 +73,8 @@ def new_user(projects: Sequence[tuple[str, str]], email: str | None,
     ]
     if projects:  # a select with no options is invalid Block Kit
         blocks.append(_projects_select(projects, "Projects"))
+    if cost:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cost}]})
     return {"type": "modal", "callback_id": "user_new", "title": _plain("New user"),
             "submit": _plain("Create"), "close": _plain("Cancel"),
             "private_metadata": json.dumps(metadata)[:3000], "blocks": blocks}

@@ -33,7 +33,15 @@ def test_users_list_shows_the_total_and_rows(org, slack, fake):
     assert {e["action_id"] for b in row_actions for e in b["elements"]} >= {
         "user_deactivate", "user_delete", "user_make_admin"}
     assert all("confirm" in e for b in row_actions for e in b["elements"]
-               if e["action_id"] in ("user_deactivate", "user_delete"))
+               if e["action_id"] in ("user_deactivate", "user_delete", "user_activate"))
+
+
+def test_activating_from_the_list_shows_the_seat_cost_first(org, slack, fake):
+    reply(slack, fake, "/users", "deactivate lee@example.com")
+    answer = reply(slack, fake, "/users", "list")
+    activate = next(e for b in answer["blocks"] if b["type"] == "actions"
+                    for e in b["elements"] if e["action_id"] == "user_activate")
+    assert "$10.00 this cycle" in activate["confirm"]["text"]["text"]
 
 
 def test_the_invoker_is_mapped_by_profile_email_once(org, slack, fake):

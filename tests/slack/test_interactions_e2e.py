@@ -39,10 +39,12 @@ def test_the_new_user_modal_has_the_designed_ids(org, slack, fake):
            if b["type"] == "input"}
     assert ids == {k: k for k in ("first_name", "last_name", "email", "options", "admin_level",
                                   "projects")}
-    options = next(b for b in view["blocks"] if b["block_id"] == "options")["element"]
+    options = next(b for b in view["blocks"] if b.get("block_id") == "options")["element"]
     assert [o["value"] for o in options["initial_options"]] == ["random_password", "active"]
-    email = next(b for b in view["blocks"] if b["block_id"] == "email")["element"]
+    email = next(b for b in view["blocks"] if b.get("block_id") == "email")["element"]
     assert email["initial_value"] == "ada@example.com"
+    cost = view["blocks"][-1]["elements"][0]["text"]  # the cost hint of one more seat
+    assert "An active user costs $10.00 this cycle and $10.00 the next" in cost
 
 
 def test_a_valid_submission_creates_the_user_once(org, slack, fake):
