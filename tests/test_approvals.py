@@ -163,6 +163,9 @@ def test_above_the_cost_threshold_two_supers_must_approve(org):
     assert "Approved" in ap.approve(org, actor=SAM, via=SLACK, request_id=cheap.id)
     first = ap.approve(org, actor=SAM, via=SLACK, request_id=dear.id)
     assert "1 of 2" in first and admin(org, KIM).level is Level.VIEW_ONLY
+    [(_, _, method, card)] = outbox(org, f"approval:{dear.id}:partial")
+    assert method == "chat.update" and "Approved by Sam Stone (1 of 2)" in str(card["blocks"])
+    assert card["blocks"][-1]["elements"][0]["action_id"] == "approval_approve"
     assert "1 of 2" in ap.approve(org, actor=SAM, via=SLACK, request_id=dear.id)  # same SUPER
     assert "Approved" in ap.approve(org, actor=LEE, via=SLACK, request_id=dear.id)
     assert admin(org, KIM).level is Level.SUPER

@@ -110,7 +110,18 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
             session.flush()
         count = session.scalar(select(func.count()).select_from(Approval)
                                .where(Approval.request_id == request.id))
-        if count < request.approvals_needed:
+        if count < request.approvals_needed:  # the card says so, and keeps its buttons
+            requester = session.get(User, request.requested_by)
+            target = find_user(session, change["email"])
+            card = posts.approval_card(
+                request.id, f"{requester.first_name} {requester.last_name} "
+                f"({requester.email})",
+                _describe(change, f"{target.first_name} {target.last_name}"),
+                f"{request.hint or ''} Approved by {who.name} ({count} of "
+                f"{request.approvals_needed}).", request.approvals_needed, request.expires_at)
+            enqueue(session, key=f"approval:{request.id}:partial:{count}", now=now,
+                    method="chat.update", channel=ctx.channels.approvals,
+                    payload={**card, "updates": f"approval:{request.id}"})
             return (f"Approved by you ({count} of {request.approvals_needed}); above the "
                     "cost threshold another SUPER must approve too.")
         if not _decide(session, request, "approved", approver, now):
