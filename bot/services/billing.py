@@ -148,7 +148,7 @@ class InvoiceView:
         return self.document["status"] == "final"
 
 
-def _viewer(session: Any, actor: str | None) -> None:
+def _viewer(session: Session, actor: str | None) -> None:
     if actor is not None:
         require_viewer(load_actor(session, actor)[1])
 
