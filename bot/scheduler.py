@@ -25,6 +25,7 @@ from billing.cycles import Cycle
 from billing.model import Level
 from billing.wording import short_date
 from bot import posts
+from bot.errors import NotInitialised
 from bot.outbox import deliver_due
 from bot.services import billing as billing_service
 from bot.services import billing_store as bs
@@ -136,6 +137,8 @@ def run_forever(ctx: Context, client: WebClient | None, *, blocking: bool = True
             if done.closed or done.recorded or done.posted:
                 log.info("closed %s, recorded %s, posted %d", done.closed, done.recorded,
                          done.posted)
+        except NotInitialised:
+            log.info("nothing to schedule until `rollcall init` has run")
         except Exception:  # the next tick tries again; nothing half-written
             log.exception("scheduler pass failed")
 
