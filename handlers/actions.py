@@ -22,6 +22,7 @@ from handlers.commands import acknowledge, status_change
 from handlers.support import Deps, answering, invoker, seat_cost
 
 SLACK = Via.SLACK
+OUT_OF_DATE = "That button is out of date; run the command again."
 
 
 def _clicker(deps: Deps, body: dict[str, Any]) -> str:
@@ -32,7 +33,7 @@ def _value(body: dict[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     value = actions[0].get("value")
     if not isinstance(value, str) or not value or len(value) > 2000:
-        raise InvalidInput("That button is out of date; run the command again.")
+        raise InvalidInput(OUT_OF_DATE)
     return value
 
 
@@ -43,13 +44,28 @@ def _request_id(body: dict[str, Any]) -> int:
     return int(value)
 
 
+def _admin_change(body: dict[str, Any]) -> tuple[str, Level, list[str] | None]:
+    """The (email, level, projects) an admin-change button carries, checked as a whole:
+    a malformed value is refused, never read as "all projects"."""
+    change = _json_value(body)
+    projects = change.get("projects")
+    if projects is not None and not (isinstance(projects, list) and all(
+            isinstance(p, str) for p in projects)):
+        raise InvalidInput(OUT_OF_DATE)
+    try:
+        level = Level.parse(str(change.get("level")))
+    except ValueError:
+        raise InvalidInput(OUT_OF_DATE) from None
+    return str(change.get("email")), level, projects
+
+
 def _json_value(body: dict[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(_value(body))
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise InvalidInput("That button is out of date; run the command again.")
+        raise InvalidInput(OUT_OF_DATE)
     return data
 
 
@@ -122,38 +138,23 @@ def register(app: App, deps: Deps) -> None:
 
     def confirm(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
-            change = _json_value(body)
-            projects = change.get("projects")
-            if projects is not None and not (isinstance(projects, list) and all(
-                    isinstance(p, str) for p in projects)):
-                raise InvalidInput("That button is out of date; run the command again.")
-            try:
-                level = Level.parse(str(change.get("level")))
-            except ValueError:
-                raise InvalidInput("That button is out of date; run the command again.") from None
+            email, level, projects = _admin_change(body)
             outcome = services.set_admin(deps.ctx, actor=_clicker(deps, body), via=SLACK,
-                                         email=str(change.get("email")), level=level,
-                                         projects=projects)
+                                         email=email, level=level, projects=projects)
             respond(replace_original=True, **blocks.message(outcome.message))
 
     def schedule(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
-            change = _json_value(body)
-            projects = change.get("projects")
-            try:
-                level = Level.parse(str(change.get("level")))
-            except ValueError:
-                raise InvalidInput("That button is out of date; run the command again.") from None
+            email, level, projects = _admin_change(body)
             done = schedule_change(deps.ctx, actor=_clicker(deps, body), via=SLACK,
-                                   email=str(change.get("email")), level=level,
-                                   projects=projects if isinstance(projects, list) else None)
+                                   email=email, level=level, projects=projects)
             respond(replace_original=True, **blocks.message(f"Scheduled: {done.describe()}."))
 
     def cancel_scheduled(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             value = _value(body)
             if not value.isdigit():
-                raise InvalidInput("That button is out of date; run the command again.")
+                raise InvalidInput(OUT_OF_DATE)
             text = cancel_scheduled_change(deps.ctx, actor=_clicker(deps, body), via=SLACK,
                                            change_id=int(value))
             respond(replace_original=False, **blocks.message(text))

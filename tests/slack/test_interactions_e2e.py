@@ -138,7 +138,9 @@ def test_paging_with_next_and_previous(org, slack, fake):
 
 def test_malformed_button_values_get_a_sentence(org, slack, fake):
     for action, value in (("users_page_next", "not json"), ("admin_set_confirm", "[1]"),
-                          ("admin_set_confirm", '{"email": "lee@example.com", "level": "x"}')):
+                          ("admin_set_confirm", '{"email": "lee@example.com", "level": "x"}'),
+                          ("admin_schedule", '{"email": "lee@example.com", "level": "super", '
+                                             '"projects": "alpha"}')):
         _, key = slack.click(SAM, action, value)
         assert "out of date" in fake.wait_for("response", key)[0].params["text"]
 
