@@ -19,6 +19,7 @@ from billing.wording import admin_line_description, admin_reason, users_line_des
 
 __all__ = [
     "History", "Invoice", "Line", "Terms", "UserPolicy", "compute_invoice", "invoice_from_usages",
+    "price_cycle",
 ]
 
 
@@ -64,24 +65,40 @@ def compute_invoice(cycle: Cycle, terms: Terms, histories: Iterable[History]) ->
 def invoice_from_usages(
     cycle: Cycle, terms: Terms, usages: Iterable[tuple[str, str, Usage]], days_in_cycle: int
 ) -> Invoice:
-    """Price a cycle from each user's usage `(email, full name, usage)`, in one pass.
-
-    The store computes usages in SQL for big organizations (store/usage.py); the rules
-    are those of `measure`.
-    """
-    zone = terms.zone
-    users: list[str] = []
+    """Price a cycle from each user's usage `(email, full name, usage)`, in one pass."""
+    seats: list[str] = []
     user_days = 0
-    admin_lines: list[tuple[Level, str, str]] = []  # (level, email, description)
+    admins: list[tuple[str, str, Usage]] = []
     for key, name, usage in usages:
         if takes_seat(usage, terms.user_policy):
-            users.append(key)
+            seats.append(key)
             user_days += usage.active_days
         if usage.level > Level.NONE:
+            admins.append((key, name, usage))
+    return price_cycle(cycle, terms, seats, user_days, admins, days_in_cycle)
+
+
+def price_cycle(
+    cycle: Cycle,
+    terms: Terms,
+    seats: list[str],
+    user_days: int,
+    admins: Iterable[tuple[str, str, Usage]],
+    days_in_cycle: int,
+) -> Invoice:
+    """The invoice from what the cycle used: the emails taking a seat (`takes_seat`),
+    their active days in all (prorated), and each admin's `(email, full name, usage)`.
+
+    The store measures big organizations in SQL (store/usage.py) and hands over just
+    this; `invoice_from_usages` is the same from per-user usages.
+    """
+    zone = terms.zone
+    admin_lines: list[tuple[Level, str, str]] = []  # (level, email, description)
+    for key, name, usage in admins:
+        if usage.level > Level.NONE:
             reason = admin_reason(usage, cycle, zone)
-            description = admin_line_description(name, key, reason)
-            admin_lines.append((usage.level, key, description))
-    users.sort()
+            admin_lines.append((usage.level, key, admin_line_description(name, key, reason)))
+    users = sorted(seats)
     admin_lines.sort(key=lambda line: (-line[0], line[1], line[2]))
     lines = (
         _users_line(terms, len(users), user_days, days_in_cycle),
@@ -90,15 +107,15 @@ def invoice_from_usages(
             for level, _, description in admin_lines
         ),
     )
-    admins: dict[str, Level] = {}
+    admins_billed: dict[str, Level] = {}
     for level, email, _ in admin_lines:  # highest first: a reused email keeps its highest
-        admins.setdefault(email, level)
+        admins_billed.setdefault(email, level)
     return Invoice(
         cycle=cycle,
         currency=terms.currency,
         active_users=len(users),
         users=tuple(users),
-        admins=admins,
+        admins=admins_billed,
         lines=lines,
         total=sum((line.amount for line in lines), Decimal(0)),
     )

@@ -220,19 +220,35 @@ class Invoice(Base):
     finalized_at: Mapped[datetime]
 
 
-class CycleState(Base):
-    """A checkpoint of history: every user's state at a closed cycle's end, written when
-    the cycle is finalized (store/usage.py). It is derived from the audit, never edited,
-    and lets billing fold one cycle's events instead of all history."""
+class StatePeriod(Base):
+    """History as periods: each user's billing state and the stretch `[start, stop)` it was
+    held, `stop` = `FOREVER` while it still holds (store/periods.py).
 
-    __tablename__ = "cycle_states"
-    # clustered by (at, user_id) on SQLite: a checkpoint is one sequential range read
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012
+    A projection of `audit_events`, written in the same transaction as each event that
+    records a state: the state an event leaves is held from its instant until the user's
+    next different state; a state replaced at the same instant is never held, so it has no
+    period. Neighbouring periods of one user always differ. Billing reads one cycle as the
+    active periods that overlap it, a range of `ix_state_periods_active`.
+    """
 
-    at: Mapped[datetime] = mapped_column(primary_key=True)
+    __tablename__ = "state_periods"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint("start < stop", name="not_empty"),
+        Index(
+            "ix_state_periods_active",
+            "stop", "start", "user_id", "level", "effective",
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        {"sqlite_with_rowid": False},  # clustered by (user_id, start) on SQLite
+    )
+
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    start: Mapped[datetime] = mapped_column(primary_key=True)
+    stop: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12))
-    level: Mapped[int] = mapped_column(SmallInteger)
+    level: Mapped[int] = mapped_column(SmallInteger)  # assigned, as a rank 0-3
     effective: Mapped[int] = mapped_column(SmallInteger)
 
 

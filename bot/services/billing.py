@@ -22,7 +22,6 @@ from bot.rules import require_org_super, require_viewer
 from bot.services import billing_store as bs
 from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
 from store import repository
-from store import usage as usage_sql
 from store.models import AuditEvent, BillingTerms
 from store.models import Invoice as InvoiceRow
 from store.outbox import enqueue
@@ -206,7 +205,6 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                                        active_users=doc["active_users"], document=doc,
                                        finalized_at=now))
                 session.flush()
-                usage_sql.write_checkpoint(session, due.end, since=due.start)
                 record(session, at=now, via=via, action="billing.close", actor=None,
                        subject=None, before=None, reason=doc["cycle_start"])
                 enqueue(session, key=f"summary:{due.start.isoformat()}",

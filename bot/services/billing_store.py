@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.cycles import Cycle, CycleRule
-from billing.invoice import Invoice, invoice_from_usages
+from billing.invoice import Invoice, price_cycle
 from billing.model import Level
 from billing.schedule import CycleSchedule
 from billing.terms import Terms, UserPolicy
-from billing.usage import count_active_days, day_starts
+from billing.usage import day_starts
 from store import usage as usage_sql
 from store.models import BillingTerms, Organization
 from store.models import Invoice as InvoiceRow
@@ -63,16 +61,9 @@ def terms_for(vs: list[Version], schedule: CycleSchedule, cycle: Cycle) -> Terms
 
 def compute(session: Session, cycle: Cycle, terms: Terms) -> Invoice:
     days = day_starts(cycle, terms.zone)
-    usages = usage_sql.cycle_usage(session, cycle, days)
-    if terms.user_policy is UserPolicy.PRORATED:
-        active_days = {
-            uid: count_active_days(((s, e) for _, s, e, active in rows if active), days)
-            for uid, rows in groupby(usage_sql.held_states(session, cycle), key=lambda r: r[0])
-        }
-        usages = ((uid, key, name, replace(u, active_days=active_days.get(uid, 0)))
-                  for uid, key, name, u in list(usages))
-    return invoice_from_usages(cycle, terms, ((k, n, u) for _, k, n, u in usages),
-                               days_in_cycle=len(days) - 1)
+    used = usage_sql.cycle_usage(session, cycle, days, terms.user_policy)
+    return price_cycle(cycle, terms, used.seats, used.user_days, used.admins,
+                       days_in_cycle=len(days) - 1)
 
 
 def document(invoice: Invoice, status: str, zone: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from bot.services.views import UserView, actor_of, snapshot, user_view
 from bot.validation import email_key
 from store import repository
 from store.models import AuditEvent, User
+from store.periods import record_state
 from store.uow import UnitOfWork
 
 
@@ -121,8 +122,11 @@ def record(
     before: UserView | None,
     reason: str | None = None,
 ) -> None:
-    """Append an audit event; a subject's state afterwards is stored for billing."""
+    """Append an audit event; a subject's state afterwards is stored for billing, in the
+    event and in the subject's state periods (store/periods.py)."""
     after = user_view(subject) if subject is not None else None
+    if subject is not None and subject.id is None:
+        session.flush()
     session.add(
         AuditEvent(
             at=at,
@@ -141,6 +145,10 @@ def record(
             effective_after=int(after.effective_level) if after else None,
         )
     )
+    if subject is not None and after is not None:
+        session.flush()  # the periods are folded with this event in the audit
+        record_state(session, subject.id, at, (after.status.value, int(after.level),
+                                               int(after.effective_level)))
 
 
 def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

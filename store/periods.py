@@ -1,0 +1,134 @@
+"""History as periods: keeping `state_periods` in step with the audit, and rebuilding it.
+
+Every audit event that records a subject's state calls `record_state` in the same
+transaction (bot/services/context.py), under the writers' lock, so the periods are always
+exactly the fold of the audit that `billing.usage.held_periods` defines:
+
+- a state is held from its event's instant until the user's next different state;
+- a later event at the same instant replaces the state (it was never held);
+- an event that leaves the state as it was (a login, mostly) adds no period;
+- an event recorded late, before some of the user's events (a scheduled change run after
+  its boundary), takes effect at its own instant and the later events keep theirs: the
+  user's periods are folded again from the audit (`rebuild` for one user).
+
+`rebuild` computes the same periods from `audit_events` alone, in SQL; tests hold the two
+to each other and `rollcall db check-periods` compares them on a live database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from store.models import AuditEvent, StatePeriod
+from store.types import UTCDateTime
+
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # the `stop` of a state that still holds
+
+StateKey = tuple[str, int, int]  # (status, assigned rank, effective rank)
+
+
+def record_state(session: Session, user_id: int, at: datetime, state: StateKey) -> None:
+    """Fold the state of an event at `at` into the user's periods. Call it once the event
+    is in `audit_events` (flushed): an event recorded late, before one of the user's
+    later events, has the user's periods refolded from the audit, where it now is."""
+    e, p = AuditEvent, StatePeriod
+    latest = session.scalar(select(func.max(e.at)).where(e.subject_user_id == user_id,
+                                                         e.status_after.is_not(None)))
+    if latest is not None and at < latest:
+        rebuild(session, user_id=user_id)
+        return
+    current = session.execute(
+        select(p.start, p.status, p.level, p.effective)
+        .where(p.user_id == user_id, p.stop == _instant(FOREVER))
+    ).first()
+    if current is not None:
+        if tuple(current[1:]) == state:
+            return  # still the same state: nothing changes
+        if current.start == at:  # replaced at its own instant: never held
+            session.execute(delete(p).where(p.user_id == user_id, p.start == at))
+            previous = session.execute(select(p.start, p.status, p.level, p.effective)
+                                       .where(p.user_id == user_id, p.stop == at)).first()
+            if previous is not None and tuple(previous[1:]) == state:  # back as it was
+                session.execute(update(p).where(p.user_id == user_id,
+                                                p.start == previous.start)
+                                .values(stop=FOREVER))
+                return
+        else:
+            session.execute(update(p).where(p.user_id == user_id, p.start == current.start)
+                            .values(stop=at))
+    status, level, effective = state
+    session.execute(insert(p).values(user_id=user_id, start=at, stop=FOREVER, status=status,
+                                     level=level, effective=effective))
+
+
+def periods_from_audit(user_id: int | None = None) -> Select:
+    """SELECT of every period (of one user), computed from `audit_events` alone: (user_id,
+    start, stop, status, level, effective). The fold of `record_state`, by three windows."""
+    e = AuditEvent
+    mine = () if user_id is None else (e.subject_user_id == user_id,)
+    ranked = select(
+        e.subject_user_id.label("uid"), e.at.label("at"), e.status_after.label("status"),
+        e.level_after.label("level"), e.effective_after.label("effective"),
+        func.row_number().over(partition_by=(e.subject_user_id, e.at),
+                               order_by=e.id.desc()).label("rn"),
+    ).where(e.status_after.is_not(None), *mine).subquery("ranked")
+    instants = select(ranked.c.uid, ranked.c.at, ranked.c.status, ranked.c.level,
+                      ranked.c.effective).where(ranked.c.rn == 1).subquery("instants")
+    window = {"partition_by": instants.c.uid, "order_by": instants.c.at}
+    compared = select(
+        instants,
+        func.lag(instants.c.status).over(**window).label("p_status"),
+        func.lag(instants.c.level).over(**window).label("p_level"),
+        func.lag(instants.c.effective).over(**window).label("p_effective"),
+    ).subquery("compared")
+    changes = select(compared.c.uid, compared.c.at, compared.c.status, compared.c.level,
+                     compared.c.effective).where(or_(
+                         compared.c.p_status.is_(None),
+                         compared.c.p_status != compared.c.status,
+                         compared.c.p_level != compared.c.level,
+                         compared.c.p_effective != compared.c.effective,
+                     )).subquery("changes")
+    stop = func.coalesce(
+        func.lead(changes.c.at).over(partition_by=changes.c.uid, order_by=changes.c.at),
+        literal(FOREVER, UTCDateTime()),
+    )
+    return select(changes.c.uid.label("user_id"), changes.c.at.label("start"),
+                  stop.label("stop"), changes.c.status, changes.c.level, changes.c.effective)
+
+
+def rebuild(session: Session, user_id: int | None = None) -> int:
+    """Replace every period (of one user) by the fold of the audit; returns how many."""
+    p = StatePeriod
+    mine = () if user_id is None else (p.user_id == user_id,)
+    session.execute(delete(p).where(*mine))
+    columns = ["user_id", "start", "stop", "status", "level", "effective"]
+    session.execute(insert(p).from_select(columns, periods_from_audit(user_id)))
+    return session.scalar(select(func.count()).select_from(p).where(*mine)) or 0
+
+
+def differences(session: Session, limit: int = 20) -> list[tuple]:
+    """Periods that the audit's fold and the stored table disagree on (at most `limit`):
+    (side, user_id, start, stop, status, level, effective), side `audit` or `stored`."""
+    p = StatePeriod
+    stored = select(p.user_id, p.start, p.stop, p.status, p.level, p.effective)
+    folded = periods_from_audit()
+    out = []
+    for side, first, second in (("audit", folded, stored), ("stored", stored, folded)):
+        query = first.except_(second).subquery("d")
+        rows = session.execute(select(literal(side), query).limit(limit)).all()
+        out.extend(tuple(r) for r in rows)
+    return out[:limit]
+
+
+def overlapping(start: datetime, end: datetime) -> object:
+    """WHERE clause: active periods held at some instant of `[start, end)`. A range of
+    `ix_state_periods_active` (stop > start), so a cycle reads its own rows only."""
+    p = StatePeriod
+    return and_(p.status == "active", p.stop > _instant(start), p.start < _instant(end))
+
+
+def _instant(value: datetime) -> object:
+    return literal(value, UTCDateTime())
