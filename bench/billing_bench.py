@@ -8,7 +8,9 @@ For each size a fresh SQLite file is built in a temporary directory by one subpr
 (schema through Alembic, organization and billing terms through the services, then users,
 admin grants and audit events bulk-loaded with SQLAlchemy Core), and measured by a second
 subprocess, so the peak RSS reported (the parent's `os.wait4` rusage of that child) is the
-billing work's alone, not the data generation's.
+billing work's alone, not the data generation's. The bulk-loaded audit is then folded into
+`state_periods` by `store.periods.rebuild` (what migration 0005 does to an existing
+database), timed and reported.
 
 Measured with the clock inside cycle 12 (2024-12-15T12:00Z), best and median of 3 after
 one warm-up:
@@ -16,16 +18,13 @@ one warm-up:
 - preview: `invoice_on(ctx)`, the running cycle's draft, with every ended cycle closed;
 - close: `close_due_cycles(ctx)` with exactly one cycle due (November), on a fresh copy of
   the database file per repetition (final invoices are immutable by trigger); the time
-  spent in `compute` (the fold and the invoice) and in `write_checkpoint` is recorded;
-- floor (all history): one SQL aggregate over the rows the invoice is a function of (every
-  `audit_events` state before the cycle's end, grouped by user), fetched fully;
+  spent in `compute` (the measure and the invoice) is recorded;
+- floor (all history): one SQL aggregate over the audit rows the invoice is a function of
+  (every `audit_events` state before the cycle's end, grouped by user), fetched fully;
 - floor (rows read): one SQL aggregate over exactly the rows the engine reads for the
-  cycle (the `cycle_states` checkpoint at its start plus its own state events), fetched
-  fully.
+  cycle (the active `state_periods` overlapping it, the same index range), fetched fully.
 
 The preview's floors use December's bounds, the close's November's (the cycle closed).
-Before anything is timed the script asserts that the checkpoint the fold starts from
-exists (`cycle_states` rows at November 1 for the close, at December 1 for the preview).
 
 Peak RSS is per phase (VmHWM, reset through /proc/self/clear_refs). Results are printed
 and written to bench/last_results.json; docs/benchmarks.md discusses them.
@@ -66,6 +65,7 @@ from bot.services.billing import close_due_cycles, configure_billing, invoice_on
 from bot.services.context import Via  # noqa: E402
 from bot.services.org import init_organization  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from store import periods  # noqa: E402
 from store.models import AdminGrant, AuditEvent, User  # noqa: E402
 from store.types import UTCDateTime  # noqa: E402
 from tests.fakes import FixedClock  # noqa: E402
@@ -98,16 +98,17 @@ FLOOR_ALL_SQL = text(
     "FROM audit_events WHERE status_after IS NOT NULL AND at < :end "
     "GROUP BY subject_user_id"
 ).bindparams(bindparam("end", type_=UTCDateTime()))
-# floor (rows read): the rows the engine reads, the checkpoint at the start + the cycle
+# floor (rows read): the rows the engine reads, the active periods overlapping the cycle,
+# through the same index range (left alone, SQLite would scan every period in user order)
 FLOOR_ROWS_SQL = text(
-    "SELECT uid, count(*), max(level), max(status) FROM ("
-    "SELECT user_id AS uid, level, status FROM cycle_states WHERE at = :start "
-    "UNION ALL SELECT subject_user_id, level_after, status_after FROM audit_events "
-    "WHERE status_after IS NOT NULL AND at >= :start AND at < :end) GROUP BY uid"
+    "SELECT user_id, count(*), max(level), max(effective) FROM state_periods "
+    "INDEXED BY ix_state_periods_active "
+    "WHERE status = 'active' AND stop > :start AND start < :end GROUP BY user_id"
 ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-CHECKPOINT_ROWS_SQL = text(
-    "SELECT count(*) FROM cycle_states WHERE at = :at"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+ROWS_READ_SQL = text(
+    "SELECT count(*) FROM state_periods WHERE status = 'active' AND stop > :start "
+    "AND start < :end"
+).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
 
 
 class CheapHasher:
@@ -271,10 +272,15 @@ def build(size: str, path: Path) -> dict:
             for t in ("users", "admin_grants", "audit_events")}
     rows["state_events"] = _raw(
         ctx, "SELECT count(*) FROM audit_events WHERE status_after IS NOT NULL")[0][0]
+    t1 = time.perf_counter()
+    with ctx.uow as uow:  # what migration 0005 does to an existing database
+        rows["state_periods"] = periods.rebuild(uow.session)
+        uow.commit()
+    t_periods = time.perf_counter() - t1
     _raw(ctx, "ANALYZE")
     _checkpoint(ctx)
     return {"rows": rows, "generate_s": t_gen, "build_s": time.perf_counter() - t0,
-            "db_mb": path.stat().st_size / 1e6}
+            "periods_rebuild_s": t_periods, "db_mb": path.stat().st_size / 1e6}
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,15 +331,14 @@ def _peak_mb() -> float:
 
 
 class _Split:
-    """Accumulate the time spent in `bs.compute` (the fold and the invoice) and in
-    `write_checkpoint` during a close, by wrapping them where billing looks them up."""
+    """Accumulate the time spent in `bs.compute` (the measure and the invoice) during a
+    close, by wrapping it where billing looks it up."""
 
     def __init__(self) -> None:
-        import store.usage
         from bot.services import billing_store
 
-        self.seconds = {"compute": 0.0, "write_checkpoint": 0.0}
-        self._targets = ((billing_store, "compute"), (store.usage, "write_checkpoint"))
+        self.seconds = {"compute": 0.0}
+        self._targets = ((billing_store, "compute"),)
         self._saved = [getattr(mod, name) for mod, name in self._targets]
 
     def __enter__(self) -> _Split:
@@ -355,11 +360,6 @@ class _Split:
         return timed
 
 
-def _checkpoint_rows(ctx, at: datetime) -> int:
-    with ctx.uow.engine.connect() as conn:
-        return conn.execute(CHECKPOINT_ROWS_SQL, {"at": at}).scalar_one()
-
-
 def _close_one(base: Path, path: Path) -> dict:
     """Time `close_due_cycles` with exactly one cycle due, on a fresh copy per repetition."""
     times, peaks, splits, doc = [], [], [], None
@@ -367,9 +367,7 @@ def _close_one(base: Path, path: Path) -> dict:
         copy = path.with_suffix(f".rep{rep}.db")
         shutil.copy(base, copy)
         rctx, _ = _context(copy, NOW)
-        # open the file outside the timing, and check the fold has its checkpoint
-        assert _checkpoint_rows(rctx, CLOSED_START) > 0, "no checkpoint at November 1"
-        assert _checkpoint_rows(rctx, CLOSED_END) == 0, "November already checkpointed"
+        _raw(rctx, "SELECT count(*) FROM invoices")  # open the file outside the timing
         gc.collect()
         _reset_peak()
         with _Split() as split:
@@ -380,8 +378,6 @@ def _close_one(base: Path, path: Path) -> dict:
         assert len(done) == 1, f"expected one due cycle, closed {len(done)}"
         doc = done[0].document
         assert doc["cycle_start"].startswith("2024-11-01"), doc["cycle_start"]
-        written = _checkpoint_rows(rctx, CLOSED_END)
-        assert written > 0, "the close wrote no checkpoint"
         if rep:  # rep 0 is the warm-up
             times.append(elapsed)
             splits.append(split.seconds)
@@ -393,7 +389,6 @@ def _close_one(base: Path, path: Path) -> dict:
     best = times.index(min(times))
     return {"best": min(times), "median": statistics.median(times), "all": times,
             "split_of_best": splits[best], "splits": splits,
-            "checkpoint_rows_written": written,
             "active_users": doc["active_users"], "total": doc["total"],
             "peak_rss_mb": max(peaks)}
 
@@ -416,7 +411,7 @@ def _floors(ctx, start: datetime, end: datetime) -> dict:
         out[key]["peak_rss_mb"] = _peak_mb()
     with ctx.uow.engine.connect() as conn:
         out["rows_read"] = {
-            "checkpoint": _checkpoint_rows(ctx, start),
+            "periods": conn.execute(ROWS_READ_SQL, {"start": start, "end": end}).scalar_one(),
             "cycle_events": conn.execute(text(
                 "SELECT count(*) FROM audit_events WHERE status_after IS NOT NULL "
                 "AND at >= :start AND at < :end").bindparams(
@@ -443,8 +438,6 @@ def measure(size: str, path: Path, profile: bool) -> dict:
     peaks["pre_close (10 cycles, untimed)"] = _peak_mb()
     assert len(closed) == 10, f"pre-close closed {len(closed)} cycles, expected 10"
     del closed
-    out["pre_close"]["checkpoint_rows_nov1"] = _checkpoint_rows(ctx, CLOSED_START)
-    assert out["pre_close"]["checkpoint_rows_nov1"] > 0, "pre-close wrote no checkpoint"
 
     # 2. the floors of the cycle the timed close finalizes (November), on this same file
     out["close_floors"] = _floors(ctx, CLOSED_START, CLOSED_END)
@@ -461,8 +454,6 @@ def measure(size: str, path: Path, profile: bool) -> dict:
     # 4. the preview of the running cycle, every ended cycle closed
     ctx, _clock = _context(path, NOW)
     assert len(close_due_cycles(ctx, via=Via.CLI)) == 1
-    out["preview_checkpoint_rows"] = _checkpoint_rows(ctx, RUNNING_START)
-    assert out["preview_checkpoint_rows"] > 0, "no checkpoint at the running cycle's start"
     gc.collect()
     _reset_peak()
     view = invoice_on(ctx)
@@ -598,20 +589,23 @@ def table(results: dict) -> str:
 
 
 def detail_table(results: dict) -> str:
-    lines = ["| size | rows read Dec (checkpoint + cycle events) | rows read Nov | "
-             "history rows (Dec) | close split: compute / write_checkpoint / rest s | "
-             "preview per 1M events | close per 1M events | pre-close of 10 cycles s |",
-             "|" + "---|" * 8]
+    lines = ["| size | state periods (all) | rows read Dec (active periods) / Dec state events | "
+             "rows read Nov / Nov state events | history state events (Dec) | "
+             "close split: compute / rest s | preview per 1M events | close per 1M events | "
+             "periods rebuilt from the audit s | pre-close of 10 cycles s |",
+             "|" + "---|" * 10]
     for size, r in results.items():
         pr, cr = r["preview_floors"]["rows_read"], r["close_floors"]["rows_read"]
         sp = r["close"]["split_of_best"]
-        rest = r["close"]["best"] - sp["compute"] - sp["write_checkpoint"]
+        rest = r["close"]["best"] - sp["compute"]
         lines.append(
-            f"| {size} | {pr['checkpoint']:,} + {pr['cycle_events']:,} | "
-            f"{cr['checkpoint']:,} + {cr['cycle_events']:,} | {pr['history_events']:,} | "
-            f"{sp['compute']:.3f} / {sp['write_checkpoint']:.3f} / {rest:.3f} | "
+            f"| {size} | {r['rows']['state_periods']:,} | "
+            f"{pr['periods']:,} / {pr['cycle_events']:,} | "
+            f"{cr['periods']:,} / {cr['cycle_events']:,} | {pr['history_events']:,} | "
+            f"{sp['compute']:.3f} / {rest:.3f} | "
             f"{r['preview']['best'] / r['events_m']:.3f} s | "
-            f"{r['close']['best'] / r['events_m']:.3f} s | {r['pre_close']['s']:.1f} |")
+            f"{r['close']['best'] / r['events_m']:.3f} s | {r['periods_rebuild_s']:.1f} | "
+            f"{r['pre_close']['s']:.1f} |")
     return "\n".join(lines)
 
 

@@ -100,12 +100,11 @@ def price_cycle(
             admin_lines.append((usage.level, key, admin_line_description(name, key, reason)))
     users = sorted(seats)
     admin_lines.sort(key=lambda line: (-line[0], line[1], line[2]))
+    priced = {level: (terms.admin_price(level), _round(terms, terms.admin_price(level)))
+              for level in {level for level, _, _ in admin_lines}}  # each price rounded once
     lines = (
         _users_line(terms, len(users), user_days, days_in_cycle),
-        *(
-            Line(description, 1, terms.admin_price(level), _round(terms, terms.admin_price(level)))
-            for level, _, description in admin_lines
-        ),
+        *(Line(description, 1, *priced[level]) for level, _, description in admin_lines),
     )
     admins_billed: dict[str, Level] = {}
     for level, email, _ in admin_lines:  # highest first: a reused email keeps its highest

@@ -6,7 +6,7 @@ same transaction, so they live here rather than in `handlers/` (which renders re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +23,10 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
 
 
-def _lines(lines: Sequence[str], limit: int = 15) -> str:
-    shown = list(lines[:limit])
+def _lines(lines: Sequence[Any], limit: int = 15, show: Callable[[Any], str] = str) -> str:
+    """The first `limit` lines, each shown by `show` (only those: an invoice may have
+    thousands), then how many more there are."""
+    shown = [show(line) for line in lines[:limit]]
     if len(lines) > limit:
         shown.append(f"…and {len(lines) - limit} more")
     return "\n".join(shown)
@@ -47,13 +49,15 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
         sign = "+" if delta > 0 else ""
         versus = (f"unchanged from the previous cycle ({money(previous_total)})" if delta == 0
                   else f"{sign}{money(delta)} on the previous cycle ({money(previous_total)})")
-    lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
-             f"{money(ln['amount'])}" for ln in doc["lines"]]
+    def line(ln: dict[str, Any]) -> str:
+        return (f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
+                f"{money(ln['amount'])}")
+
     blocks = [
         {"type": "header", "text": {"type": "plain_text",
                                     "text": f"Invoice {period}: {money(doc['total'])}"}},
         _section(f"*{doc['active_users']} active users* · {versus}"),
-        _section("*Lines*\n" + _lines(lines, 25)),
+        _section("*Lines*\n" + _lines(doc["lines"], 25, line)),
         _section("*Changes during the cycle*\n" + (_lines(changes) or "None.")),
         _context("Final: this invoice never changes. `/billing invoices` lists them all."),
     ]

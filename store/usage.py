@@ -8,31 +8,31 @@ organization's age:
 
 - a user takes a seat if some active period overlaps the cycle (`any-time`, `prorated`),
   or one lasts to the cycle's end (`end-of-cycle`);
-- the admin level billed is the highest billable level of those periods; for the few
-  admins, their periods are then read again by user and measured by the reference rules,
-  which also word the line ("SUPER until Nov 10");
-- `prorated` counts each seat's active local days from the same periods.
+- the admin level billed is the highest billable level of those periods, and the line's
+  wording ("SUPER, held until Nov 10") comes from when that level was first and last held;
+- `prorated` counts each seat's active local days from the same periods, in Python.
+
+Tests hold this to the reference line for line on any history (tests/test_usage_sql.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import case, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, literal, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from billing.cycles import Cycle
-from billing.model import Change, Level, State, Status
+from billing.model import Level
 from billing.terms import UserPolicy
-from billing.usage import History, Usage, count_active_days, measure
+from billing.usage import Usage, count_active_days
 from store.models import StatePeriod, User
 from store.periods import overlapping
 from store.types import UTCDateTime
 
-CHUNK = 500  # admins read per query
 BATCH = 5000  # rows fetched at a time
 
 
@@ -47,73 +47,76 @@ class CycleUsage:
     admins: list[tuple[str, str, Usage]] = field(default_factory=list)
 
 
-def _billable() -> object:
-    p = StatePeriod
-    return case((p.level > p.effective, p.level), else_=p.effective)
+ADMIN_LEVELS = (Level.VIEW_ONLY, Level.ASSISTANT, Level.SUPER)
 
 
 def cycle_usage(session: Session, cycle: Cycle, days: Sequence[datetime],
                 policy: UserPolicy) -> CycleUsage:
     """The cycle's usage; `days` are its local days (`billing.usage.day_starts`)."""
     p = StatePeriod
-    per_user = (
-        select(p.user_id,
-               func.max(_billable()).label("level"),
-               func.max(case((p.stop >= _instant(cycle.end), 1), else_=0)).label("at_end"))
-        .where(overlapping(cycle.start, cycle.end))
-        .group_by(p.user_id)
-        .subquery("per_user")
-    )
-    query = select(User.email, per_user.c.at_end, per_user.c.level, User.id).join(
-        per_user, per_user.c.user_id == User.id)
-    at_end_only = policy is UserPolicy.END_OF_CYCLE
-    out = CycleUsage()
-    admins: dict[int, str] = {}
+    in_cycle = overlapping(session, cycle.start, cycle.end)
+    seated = select(p.user_id).where(in_cycle)
+    if policy is UserPolicy.END_OF_CYCLE:
+        seated = seated.where(p.stop >= _instant(cycle.end))
     conn = session.connection()
-    for email, at_end, level, uid in conn.execute(query.execution_options(yield_per=BATCH)):
-        if at_end or not at_end_only:
-            out.seats.append(email)
-        if level:
-            admins[uid] = email
+    out = CycleUsage(
+        seats=list(conn.execute(select(User.email).where(User.id.in_(seated))).scalars()),
+        admins=_admins(session, cycle, in_cycle))
     if policy is UserPolicy.PRORATED:
         out.user_days = sum(active_days(session, cycle, days).values())
-    out.admins = [(admins[uid], name, measure(history, cycle, days))
-                  for uid, name, history in _histories(session, cycle, admins)]
     return out
 
 
-def _histories(session: Session, cycle: Cycle,
-               emails: dict[int, str]) -> Iterator[tuple[int, str, History]]:
-    """(user id, full name, history as the cycle sees it) of the given users."""
-    p = StatePeriod
-    states: dict[tuple[str, int, int], State] = {}  # a few dozen distinct states
-    ids = sorted(emails)
-    conn = session.connection()
-    for chunk in (ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)):
-        names = {uid: f"{first} {last}" for uid, first, last in conn.execute(
-            select(User.id, User.first_name, User.last_name).where(User.id.in_(chunk)))}
-        rows = conn.execute(
-            select(p.user_id, p.start, p.status, p.level, p.effective)
-            .where(p.user_id.in_(chunk), p.stop > _instant(cycle.start),
-                   p.start < _instant(cycle.end))
-            .order_by(p.user_id, p.start))
-        for uid, group in groupby(rows, key=lambda row: row.user_id):
-            before, changes = None, []
-            for r in group:
-                key = (r.status, r.level, r.effective)
-                if key not in states:
-                    states[key] = State(Status(r.status), Level(r.level), Level(r.effective))
-                if r.start < cycle.start:
-                    before = states[key]
-                else:
-                    changes.append(Change(r.start, 0, states[key]))
-            yield uid, names[uid], History(emails[uid], names[uid], before, changes)
+def _admins(session: Session, cycle: Cycle, in_cycle: object) -> list[tuple[str, str, Usage]]:
+    """(email, full name, usage) of each user who held an admin level while active.
+
+    One GROUP BY over the cycle's active admin periods gives each admin's highest level
+    and, for every level, when it was first and last held; the line's wording needs those
+    of the highest (`Usage.level_from`, `level_until`) and the first active instant.
+    """
+    p, mine = StatePeriod, aliased(StatePeriod)
+    start, end = _instant(cycle.start), _instant(cycle.end)
+    billable = case((p.level > p.effective, p.level), else_=p.effective)
+    per_admin = (
+        select(p.user_id, func.max(billable).label("level"),
+               func.max(case((p.stop >= end, 1), else_=0)).label("at_end"),
+               *(func.min(case((billable == int(lv), p.start))).label(f"from_{int(lv)}")
+                 for lv in ADMIN_LEVELS),
+               *(func.max(case((billable == int(lv), p.stop))).label(f"until_{int(lv)}")
+                 for lv in ADMIN_LEVELS))
+        .where(in_cycle, billable > 0)
+        .group_by(p.user_id)
+        .subquery("per_admin")
+    )
+    level = per_admin.c.level
+
+    def at_level(name: str) -> object:
+        return type_coerce(case(*((level == int(lv), per_admin.c[f"{name}_{int(lv)}"])
+                                  for lv in ADMIN_LEVELS)), UTCDateTime())
+
+    active_from = (select(func.min(mine.start))
+                   .where(mine.user_id == per_admin.c.user_id, mine.status == "active",
+                          mine.stop > start, mine.start < end)
+                   .scalar_subquery())
+    query = select(
+        User.email, User.first_name + " " + User.last_name, level, per_admin.c.at_end,
+        type_coerce(active_from, UTCDateTime()), at_level("from"), at_level("until"),
+    ).join(per_admin, per_admin.c.user_id == User.id)
+    return [
+        (email, name, Usage(
+            active_any_time=True, active_at_end=bool(at_end), active_days=0,
+            active_from=max(first, cycle.start), level=Level(lv),
+            level_from=max(level_from, cycle.start),
+            level_until=level_until if level_until < cycle.end else None))
+        for email, name, lv, at_end, first, level_from, level_until
+        in session.connection().execute(query)
+    ]
 
 
 def active_days(session: Session, cycle: Cycle, days: Sequence[datetime]) -> dict[int, int]:
     """Each user's active local days in the cycle, counted over their active periods."""
     p = StatePeriod
-    query = (select(p.user_id, p.start, p.stop).where(overlapping(cycle.start, cycle.end))
+    query = (select(p.user_id, p.start, p.stop).where(overlapping(session, cycle.start, cycle.end))
              .order_by(p.user_id, p.start))
     rows = session.connection().execute(query.execution_options(yield_per=BATCH))
     return {

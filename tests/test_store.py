@@ -70,3 +70,50 @@ def test_database_urls_are_normalised(raw, driver):
 def test_unsupported_database_urls_are_refused(raw):
     with pytest.raises(ValueError):
         normalize_url(raw)
+
+
+def test_upgrading_folds_the_existing_history_into_periods(database_url):
+    """Migration 0005 on a database with history: same-instant replacements, unchanged
+    states and an event recorded late all come out as the states really held."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from store.db import upgrade
+    from store.models import StatePeriod
+    from store.periods import FOREVER, differences
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0004")
+    t = [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=d) for d in range(5)]
+    events = [  # (subject, at, status, assigned, effective) in the order recorded
+        (7, t[0], "pending", 0, 0), (7, t[1], "active", 0, 0), (7, t[1], "active", 3, 0),
+        (7, t[2], "active", 3, 0), (7, t[4], "active", 3, 3), (7, t[3], "deactivated", 0, 0),
+        (8, t[2], "active", 0, 0), (8, t[3], None, None, None),  # a refusal: no state
+    ]
+    with engine.begin() as conn:
+        for uid in (7, 8):
+            conn.execute(text(
+                "INSERT INTO users (id, first_name, last_name, email, email_key, status, "
+                "password_hash, created_at) VALUES (:id, 'A', 'B', :e, :e, 'active', 'x', :at)"
+            ), {"id": uid, "e": f"u{uid}@example.com", "at": t[0].replace(tzinfo=None)})
+        for uid, at, status, level, effective in events:
+            conn.execute(text(
+                "INSERT INTO audit_events (at, via, action, outcome, subject_user_id, "
+                "status_after, level_after, effective_after) "
+                "VALUES (:at, 'cli', 'test', 'ok', :uid, :s, :l, :f)"
+            ), {"at": at if engine.dialect.name != "sqlite" else at.replace(tzinfo=None),
+                "uid": uid, "s": status, "l": level, "f": effective})
+    upgrade(engine, "head")
+    with Session(engine) as session:
+        p = StatePeriod
+        stored = [tuple(r) for r in session.execute(
+            select(p.user_id, p.start, p.stop, p.status, p.level, p.effective)
+            .order_by(p.user_id, p.start))]
+        assert differences(session) == []
+    engine.dispose()
+    assert stored == [
+        (7, t[0], t[1], "pending", 0, 0), (7, t[1], t[3], "active", 3, 0),
+        (7, t[3], t[4], "deactivated", 0, 0), (7, t[4], FOREVER, "active", 3, 3),
+        (8, t[2], FOREVER, "active", 0, 0),
+    ]

@@ -7,7 +7,8 @@ Create Date: 2026-12-01
 History as periods (store/periods.py): each user's state and the stretch it was held.
 Existing history is folded into periods here, in SQL of its own (not the application's,
 which may change after this migration), the same fold `store.periods.rebuild` does.
-The checkpoints are dropped: a cycle now reads the periods overlapping it.
+The checkpoints are dropped: a cycle now reads the periods overlapping it. `ix_audit_at`
+also holds `action` and `outcome`, so a cycle summary counts its changes from the index.
 """
 
 from datetime import UTC, datetime
@@ -63,11 +64,17 @@ def upgrade():
     forever = sa.bindparam('forever', type_=UTCDateTime())
     op.get_bind().execute(sa.text(BACKFILL).bindparams(forever),
                           {'forever': datetime(9999, 12, 31, tzinfo=UTC)})
-    op.create_index('ix_state_periods_active', 'state_periods', ['stop', 'start', 'user_id', 'level', 'effective'], unique=False, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+    op.create_index('ix_state_periods_active', 'state_periods', ['stop', 'start', 'user_id', 'level', 'effective', 'status'], unique=False, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
     op.drop_table('cycle_states')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_at')
+        batch_op.create_index('ix_audit_at', ['at', 'action', 'outcome'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_at')
+        batch_op.create_index('ix_audit_at', ['at'], unique=False)
     op.create_table('cycle_states',
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
