@@ -3,8 +3,9 @@ due, so a missed or late run is never lost (DESIGN section 3).
 
 Each pass: run the scheduled changes that are due (each at its own boundary instant),
 close every ended cycle (oldest first, its summary recorded in the outbox), expire
-approval requests past their time, record the heads-up and the daily integrity check
-when due, then send the outbox. Every step is idempotent in the database, so two
+approval requests past their time, record the heads-up and the integrity check (no
+SUPER left; once a day, the state periods against the audit) when due, then send the
+outbox. Every step is idempotent in the database, so two
 schedulers at once (a clock process and an embedded one, by mistake) still do each
 thing once.
 """
@@ -29,6 +30,7 @@ from bot.errors import NotInitialised
 from bot.outbox import deliver_due
 from bot.services import billing as billing_service
 from bot.services import billing_store as bs
+from bot.services import maintenance
 from bot.services.approvals import expire_requests
 from bot.services.context import Context, Via, reading, writing
 from bot.services.scheduled import run_due_changes
@@ -88,17 +90,29 @@ def heads_up(ctx: Context) -> list[str]:
 
 
 def integrity_check(ctx: Context) -> list[str]:
-    """Daily: warn when no active SUPER over all projects is left (a manual DB edit)."""
+    """Warn when no active SUPER over all projects is left (a manual DB edit), and once a
+    day when the state periods bills are read from no longer match the audit."""
+    day = ctx.clock.now().date().isoformat()
     with reading(ctx) as session:
-        key = f"integrity:{ctx.clock.now().date().isoformat()}"
-        if repository.count_org_supers(session) > 0 or recorded(session, key):
-            return []
-    with writing(ctx) as (session, now):
-        text = ("Integrity check: there is no active SUPER admin over all projects. "
-                "Someone changed the database directly; make a user SUPER over all "
-                "projects (`rollcall admins set EMAIL super`) as soon as possible.")
-        return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
-                                payload=posts.warning(text), now=now) else []
+        key = f"integrity:{day}"
+        no_super = repository.count_org_supers(session) == 0 and not recorded(session, key)
+    out = []
+    if no_super:
+        with writing(ctx) as (session, now):
+            text = ("Integrity check: there is no active SUPER admin over all projects. "
+                    "Someone changed the database directly; make a user SUPER over all "
+                    "projects (`rollcall admins set EMAIL super`) as soon as possible.")
+            if enqueue(session, key=key, channel=ctx.channels.billing,
+                       payload=posts.warning(text), now=now):
+                out.append(key)
+    problem = maintenance.daily_check(ctx)
+    if problem:
+        key = f"integrity-periods:{day}"
+        with writing(ctx) as (session, now):
+            if enqueue(session, key=key, channel=ctx.channels.billing,
+                       payload=posts.warning(f"Integrity check: {problem}"), now=now):
+                out.append(key)
+    return out
 
 
 def heads_up_facts(session: Session, cycle: Cycle, zone: ZoneInfo) -> dict[str, list[str]]:

@@ -174,3 +174,27 @@ def test_export_round_trips_through_import(org, tmp_path, cli):
     result = org("users", "import", write(tmp_path, "\n".join(lines) + "\n", "again.csv"), *SAM)
     assert result.code == 0, result.err
     assert org("users", "export").out == exported
+
+
+def test_db_check_finds_edited_periods_and_rebuild_repairs_them(org, empty_ctx):
+    from sqlalchemy import delete, select
+
+    from store.models import StatePeriod, User
+
+    org("users", "add", "--email", "lee@example.com", "--first-name", "Lee",
+        "--last-name", "Park", *SAM)
+    assert org("db", "check").code == 0
+    before = json.loads(org("billing", "preview", "--json").out)
+    assert before["active_users"] == 2
+    with empty_ctx.uow as uow:  # a hand edit: Lee's period is gone
+        lee = uow.session.scalar(select(User.id).where(User.email == "lee@example.com"))
+        uow.session.execute(delete(StatePeriod).where(StatePeriod.user_id == lee))
+        uow.commit()
+    assert json.loads(org("billing", "preview", "--json").out)["active_users"] == 1
+    check = org("db", "check")
+    assert check.code == 1
+    assert f"missing: user {lee} active" in check.err and "rebuild-periods" in check.err
+    rebuilt = org("db", "rebuild-periods")
+    assert rebuilt.code == 0 and "2 state periods" in rebuilt.out
+    assert org("db", "check").code == 0
+    assert json.loads(org("billing", "preview", "--json").out) == before

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from billing.model import Level
 from bot import scheduler, services
@@ -17,7 +17,7 @@ from bot.services import billing as billing_service
 from bot.services.context import Channels
 from bot.settings import Settings
 from handlers.app import slack_client
-from store.models import AdminGrant, OutboxMessage
+from store.models import AdminGrant, AuditEvent, OutboxMessage, StatePeriod
 from tests.conftest import CHEAP_HASHER
 from tests.fakes import FixedClock
 from tests.slack.fake_slack import FakeSlack
@@ -172,6 +172,35 @@ def test_the_daily_integrity_check_warns_once_a_day(org, clock, fake, client):
     assert scheduler.reconcile(org, client).recorded == ["integrity:2025-02-11"]
     warnings = [p for p in posts(fake) if "Integrity check" in p["text"]]
     assert len(warnings) == 2
+
+
+def test_the_daily_check_folds_the_audit_once_a_day_and_warns_of_edited_periods(
+        org, clock, fake, client):
+    from bot.services.maintenance import CHECKED, rebuild_periods
+
+    def checks():
+        with org.uow as uow:
+            return uow.session.scalars(select(AuditEvent.reason).where(
+                AuditEvent.action == CHECKED).order_by(AuditEvent.id)).all()
+
+    clock.set("2025-02-10T00:00:00Z")
+    assert scheduler.reconcile(org, client).recorded == []
+    assert checks() == ["the state periods match the audit history"]
+    with org.uow as uow:  # a manual edit behind Rollcall's back: sam's period goes
+        uow.session.execute(delete(StatePeriod))
+        uow.commit()
+    clock.advance(hours=5)
+    assert scheduler.reconcile(org, client).recorded == []  # checked today already
+    assert len(checks()) == 1
+    clock.advance(days=1)
+    assert scheduler.reconcile(org, client).recorded == ["integrity-periods:2025-02-11"]
+    assert len(checks()) == 2 and "rebuild-periods" in checks()[-1]
+    warning = [p for p in posts(fake) if "state periods differ" in p["text"]]
+    assert len(warning) == 1 and "missing: user 1 active (levels 3/3)" in warning[0]["text"]
+    rebuild_periods(org, via=Via.CLI)
+    clock.advance(days=1)
+    assert scheduler.reconcile(org, client).recorded == []
+    assert checks()[-1] == "the state periods match the audit history"
 
 
 def test_without_a_channel_nothing_is_recorded(ctx, clock, fake, client):

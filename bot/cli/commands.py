@@ -15,7 +15,7 @@ from bot import services
 from bot.bootstrap import upgrade_schema
 from bot.cli import billing_commands
 from bot.errors import InvalidInput
-from bot.services import Context, Via
+from bot.services import Context, Via, maintenance
 from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
 from bot.services.scheduled import schedule_change
@@ -72,6 +72,14 @@ def _approval_policy(args: argparse.Namespace, ctx: Context) -> str:
 def _db_upgrade(args: argparse.Namespace, ctx: Context) -> str:
     upgrade_schema(ctx)
     return "The database schema is up to date."
+
+
+def _db_check(args: argparse.Namespace, ctx: Context) -> str:
+    return maintenance.check_periods(ctx)
+
+
+def _db_rebuild_periods(args: argparse.Namespace, ctx: Context) -> str:
+    return maintenance.rebuild_periods(ctx, via=CLI)
 
 
 def _user_add(args: argparse.Namespace, ctx: Context) -> str:
@@ -175,6 +183,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("init", None): _init,
     ("db", "upgrade"): _db_upgrade,
+    ("db", "check"): _db_check,
+    ("db", "rebuild-periods"): _db_rebuild_periods,
     ("clock", None): _clock,
     ("approvals", "policy"): _approval_policy,
     ("projects", "add"): _project_add,

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = top.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations")
+    db.add_parser("check", help="compare billing's state periods with the audit history")
+    db.add_parser("rebuild-periods", help="fold the state periods again from the audit")
 
     projects = top.add_parser("projects", help="projects").add_subparsers(
         dest="projects_command", required=True, metavar="ACTION")
