@@ -17,12 +17,15 @@ to each other and `rollcall db check-periods` compares them on a live database.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     Select,
     and_,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -33,30 +36,64 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from store.models import AuditEvent, StatePeriod
+from store.models import AuditEvent, StatePeriod, User
 from store.types import UTCDateTime
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # the `stop` of a state that still holds
+CHUNK = 500  # users looked up per query
 
 StateKey = tuple[str, int, int]  # (status, assigned rank, effective rank)
 
 
+def record_states(session: Session, changes: Sequence[tuple[int, datetime, StateKey]]) -> None:
+    """Fold events' states `(user id, at, state)` into the users' periods. Call it once
+    the events are in `audit_events` (flushed).
+
+    A user's first state, the common case of an import, is written in one batch; another
+    change goes through `record_state`; a user with several changes here is folded again
+    from the audit, which already holds them all.
+    """
+    if len(changes) == 1:
+        record_state(session, *changes[0])
+        return
+    p = StatePeriod
+    count = Counter(uid for uid, _, _ in changes)
+    users = sorted(count)
+    known: set[int] = set()  # users with periods already
+    for chunk in (users[i:i + CHUNK] for i in range(0, len(users), CHUNK)):
+        known.update(session.scalars(select(p.user_id).where(p.user_id.in_(chunk))))
+    first = [(uid, at, state) for uid, at, state in changes
+             if count[uid] == 1 and uid not in known]
+    if first:
+        session.execute(insert(p), [
+            {"user_id": uid, "start": at, "stop": FOREVER, "status": status, "level": level,
+             "effective": effective} for uid, at, (status, level, effective) in first])
+    for uid, at, state in changes:
+        if count[uid] == 1 and uid in known:
+            record_state(session, uid, at, state)
+    for uid in users:
+        if count[uid] > 1:
+            rebuild(session, user_id=uid)
+
+
 def record_state(session: Session, user_id: int, at: datetime, state: StateKey) -> None:
-    """Fold the state of an event at `at` into the user's periods. Call it once the event
-    is in `audit_events` (flushed): an event recorded late, before one of the user's
-    later events, has the user's periods refolded from the audit, where it now is."""
+    """Fold the state of one event at `at` into the user's periods (see the module's
+    rules); the event must be in `audit_events` already. An event recorded late, before
+    one of the user's later events, has the user's periods folded again from the audit."""
     e, p = AuditEvent, StatePeriod
-    latest = session.scalar(select(func.max(e.at)).where(e.subject_user_id == user_id,
-                                                         e.status_after.is_not(None)))
-    if latest is not None and at < latest:
+    later = exists().where(e.subject_user_id == user_id, e.status_after.is_not(None),
+                           e.at > _instant(at))
+    current = session.execute(  # one round trip: a later event? the state now?
+        select(later.label("late"), p.start, p.status, p.level, p.effective)
+        .select_from(User)
+        .outerjoin(p, and_(p.user_id == User.id, p.stop == _instant(FOREVER)))
+        .where(User.id == user_id)
+    ).one()
+    if current.late:
         rebuild(session, user_id=user_id)
         return
-    current = session.execute(
-        select(p.start, p.status, p.level, p.effective)
-        .where(p.user_id == user_id, p.stop == _instant(FOREVER))
-    ).first()
-    if current is not None:
-        if tuple(current[1:]) == state:
+    if current.start is not None:
+        if tuple(current[2:]) == state:
             return  # still the same state: nothing changes
         if current.start == at:  # replaced at its own instant: never held
             session.execute(delete(p).where(p.user_id == user_id, p.start == at))

@@ -92,6 +92,19 @@ def test_import_creates_every_row(org, tmp_path):
     assert users["bob@example.com"]["status"] == "pending"
 
 
+def test_imported_users_are_billed_from_the_import(org, tmp_path, clock):
+    """An import writes its users' states in one batch; they bill like any others."""
+    org("users", "import", write(tmp_path, GOOD), *SAM)
+    bob_later = "email,first_name,last_name,status\ncy@example.com,Cy,Cole,active\n"
+    clock.advance(hours=1)
+    org("users", "activate", "bob@example.com", *SAM)
+    org("users", "import", write(tmp_path, bob_later, "more.csv"), *SAM)
+    assert org("db", "check").code == 0
+    preview = json.loads(org("billing", "preview", "--json").out)
+    assert preview["users"] == ["ann@example.com", "bob@example.com", "cy@example.com",
+                                "sam@example.com"]
+
+
 def test_import_dry_run_reports_every_problem_by_row_and_changes_nothing(org, tmp_path,
                                                                         empty_ctx):
     org("users", "add", "--email", "taken@example.com", "--first-name", "T", "--last-name",

@@ -38,25 +38,36 @@ def _key(state: State) -> tuple[str, int, int]:
     return state.status.value, int(state.assigned), int(state.effective)
 
 
-def _record(ctx, users) -> None:
+def _record(ctx, users, batch: bool = False) -> None:
     """Replace all history by `users`' (sam's too: no noise), recording each event in the
-    audit and in the periods in the given order, as `bot.services.context.record` does."""
+    audit and in the periods in the given order, as `bot.services.context.record` does;
+    with `batch`, the events first, then their states in one `record_states`, as
+    `record_each` does for an import (every other user's first event before the batch,
+    so the batch meets both new users and users with periods)."""
     with ctx.uow as uow:
         s = uow.session
         s.execute(delete(AuditEvent))
         s.execute(delete(StatePeriod))
         s.execute(delete(User).where(User.id > 1))
-        for n, events in enumerate(users):
+        for n in range(len(users)):
             uid = 1000 + n
             s.execute(insert(User).values(id=uid, first_name="U", last_name=str(n),
                                           email=f"u{n}@example.com", email_key=f"u{n}",
                                           status="deleted", password_hash="x", created_at=BASE))
-            for off, state in events:
+        changes = []
+        for n, events in enumerate(users):
+            for i, (off, state) in enumerate(events):
+                uid = 1000 + n
                 s.execute(insert(AuditEvent).values(
                     at=BASE + off, via="cli", action="test", outcome="ok", subject_user_id=uid,
                     status_after=state.status.value, level_after=int(state.assigned),
                     effective_after=int(state.effective)))
-                periods.record_state(s, uid, BASE + off, _key(state))
+                if batch and not (n % 2 and i == 0):
+                    changes.append((uid, BASE + off, _key(state)))
+                else:
+                    periods.record_states(s, [(uid, BASE + off, _key(state))])
+        if changes:
+            periods.record_states(s, changes)
         uow.commit()
 
 
@@ -100,9 +111,9 @@ HYPOTHESIS = settings(max_examples=60, deadline=None,
 
 
 @HYPOTHESIS
-@given(users=USERS)
-def test_periods_are_the_states_held_whatever_the_recording_order(ctx, users):
-    _record(ctx, users)
+@given(users=USERS, batch=st.booleans())
+def test_periods_are_the_states_held_whatever_the_recording_order(ctx, users, batch):
+    _record(ctx, users, batch)
     assert _stored(ctx) == _expected_periods(users)
     with ctx.uow as uow:
         assert periods.differences(uow.session) == []  # the audit's own fold agrees

@@ -3,7 +3,7 @@ shared steps of a writing service (lock, load the actor, audit, refusals)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from bot.services.views import UserView, actor_of, snapshot, user_view
 from bot.validation import email_key
 from store import repository
 from store.models import AuditEvent, User
-from store.periods import record_state
+from store.periods import record_states
 from store.uow import UnitOfWork
 
 
@@ -124,11 +124,28 @@ def record(
 ) -> None:
     """Append an audit event; a subject's state afterwards is stored for billing, in the
     event and in the subject's state periods (store/periods.py)."""
-    after = user_view(subject) if subject is not None else None
-    if subject is not None and subject.id is None:
+    record_each(session, [(subject, before)], at=at, via=via, action=action, actor=actor,
+                reason=reason)
+
+
+def record_each(
+    session: Session,
+    subjects: Sequence[tuple[User | None, UserView | None]],
+    *,
+    at: datetime,
+    via: Via,
+    action: str,
+    actor: User | None,
+    reason: str | None = None,
+) -> None:
+    """`record` for several subjects `(user, view before)` at once: the events are
+    written together and the states go into the periods in one batch (an import)."""
+    if any(subject is not None and subject.id is None for subject, _ in subjects):
         session.flush()
-    session.add(
-        AuditEvent(
+    states = []
+    for subject, before in subjects:
+        after = user_view(subject) if subject is not None else None
+        session.add(AuditEvent(
             at=at,
             via=via.value,
             action=action,
@@ -143,12 +160,13 @@ def record(
             status_after=after.status.value if after else None,
             level_after=int(after.level) if after else None,
             effective_after=int(after.effective_level) if after else None,
-        )
-    )
-    if subject is not None and after is not None:
-        session.flush()  # the periods are folded with this event in the audit
-        record_state(session, subject.id, at, (after.status.value, int(after.level),
-                                               int(after.effective_level)))
+        ))
+        if subject is not None and after is not None:
+            states.append((subject.id, at, (after.status.value, int(after.level),
+                                            int(after.effective_level))))
+    if states:
+        session.flush()  # the periods are folded with these events in the audit
+        record_states(session, states)
 
 
 def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

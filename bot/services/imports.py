@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from billing.model import Status
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.rules import require_user_manager
-from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
+from bot.services.context import Context, Via, load_actor, reading, record_each, refusing, writing
 from bot.services.users import new_password_hash, require_no_seat_approval
 from bot.services.views import UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
@@ -159,9 +159,8 @@ def import_users(ctx: Context, *, actor: str, via: Via, data: bytes) -> list[Use
         ]
         session.add_all(users)
         session.flush()
-        for user in users:
-            record(session, at=now, via=via, action="user.create", actor=actor_user,
-                   subject=user, before=None)
+        record_each(session, [(user, None) for user in users], at=now, via=via,
+                    action="user.create", actor=actor_user)
     return [user_view(u) for u in users]
 
 
