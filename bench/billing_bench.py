@@ -50,6 +50,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,13 +60,16 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import bindparam, insert, text  # noqa: E402
 
+from billing.cycles import Cycle  # noqa: E402
 from billing.model import Level  # noqa: E402
+from billing.terms import UserPolicy  # noqa: E402
 from bot.bootstrap import bootstrap, upgrade_schema  # noqa: E402
+from bot.services import billing_store  # noqa: E402
 from bot.services.billing import close_due_cycles, configure_billing, invoice_on  # noqa: E402
 from bot.services.context import Via  # noqa: E402
 from bot.services.org import init_organization  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from store import periods  # noqa: E402
+from store import periods, repository  # noqa: E402
 from store.models import AdminGrant, AuditEvent, User  # noqa: E402
 from store.types import UTCDateTime  # noqa: E402
 from tests.fakes import FixedClock  # noqa: E402
@@ -468,11 +472,36 @@ def measure(size: str, path: Path, profile: bool) -> dict:
     peaks["preview floors"] = max(out["preview_floors"][k]["peak_rss_mb"]
                                   for k in ("all", "rows"))
 
+    # 6. December's measure and invoice under each user policy (the same data)
+    out["by_policy"] = _by_policy(ctx)
+
     if profile:
         out["profile"] = _profile(ctx)
     ctx.uow.engine.dispose()
     out["whole_peak_mb"] = max(_WHOLE_PEAK[0], _peak_mb(),
                                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
+def _by_policy(ctx) -> dict:
+    """`billing_store.compute` for December under each user policy: seconds, seats, total."""
+    cycle = Cycle(RUNNING_START, RUNNING_END)
+    with ctx.uow as uow:
+        org = repository.organization(uow.session)
+        terms = billing_store.versions(uow.session, org)[-1][2]
+    out = {}
+    for policy in UserPolicy:
+        policy_terms = replace(terms, user_policy=policy)
+        invoice = None
+
+        def run(policy_terms=policy_terms) -> None:
+            nonlocal invoice
+            with ctx.uow as uow:
+                invoice = billing_store.compute(uow.session, cycle, policy_terms)
+
+        timed = _timed(run)
+        out[policy.value] = {**timed, "active_users": invoice.active_users,
+                             "total": str(invoice.total)}
     return out
 
 
@@ -609,6 +638,18 @@ def detail_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def policy_table(results: dict) -> str:
+    lines = ["| size | " + " | ".join(f"{p.value} s (best) / seats / total" for p in UserPolicy)
+             + " | rows-read floor, Dec s |", "|" + "---|" * (len(UserPolicy) + 2)]
+    for size, r in results.items():
+        cells = [f"{r['by_policy'][p.value]['best']:.3f} / "
+                 f"{r['by_policy'][p.value]['active_users']:,} / "
+                 f"{r['by_policy'][p.value]['total']}" for p in UserPolicy]
+        lines.append(f"| {size} | " + " | ".join(cells)
+                     + f" | {r['preview_floors']['rows']['best']:.3f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="small,medium,large")
@@ -674,6 +715,8 @@ def main() -> None:
     print(table(results))
     print()
     print(detail_table(results))
+    print()
+    print(policy_table(results))
     print()
     for name, ok, value in _verdicts(results):
         print(f"{'MET   ' if ok else 'MISSED'} {name}: {value}")

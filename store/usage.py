@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import case, func, literal, select, type_coerce
+from sqlalchemy import case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from billing.cycles import Cycle
@@ -63,7 +63,7 @@ def cycle_usage(session: Session, cycle: Cycle, days: Sequence[datetime],
         seats=list(conn.execute(select(User.email).where(User.id.in_(seated))).scalars()),
         admins=_admins(session, cycle, in_cycle))
     if policy is UserPolicy.PRORATED:
-        out.user_days = sum(active_days(session, cycle, days).values())
+        out.user_days = user_days(session, cycle, days)
     return out
 
 
@@ -113,17 +113,27 @@ def _admins(session: Session, cycle: Cycle, in_cycle: object) -> list[tuple[str,
     ]
 
 
-def active_days(session: Session, cycle: Cycle, days: Sequence[datetime]) -> dict[int, int]:
-    """Each user's active local days in the cycle, counted over their active periods."""
+def user_days(session: Session, cycle: Cycle, days: Sequence[datetime]) -> int:
+    """Every user's active local days in the cycle, summed (the prorated users line).
+
+    A user's periods never overlap, so one active period spanning the whole cycle is all
+    of that user's cycle: those are counted in SQL, each worth every day. Only the users
+    whose activity changed during the cycle have their stretches' days counted here.
+    """
     p = StatePeriod
-    query = (select(p.user_id, p.start, p.stop).where(overlapping(session, cycle.start, cycle.end))
-             .order_by(p.user_id, p.start))
-    rows = session.connection().execute(query.execution_options(yield_per=BATCH))
-    return {
-        uid: count_active_days(((max(s, cycle.start), min(e, cycle.end)) for _, s, e in group),
-                               days)
-        for uid, group in groupby(rows, key=lambda row: row[0])
-    }
+    start, end = _instant(cycle.start), _instant(cycle.end)
+    in_cycle = overlapping(session, cycle.start, cycle.end)
+    conn = session.connection()
+    whole = conn.execute(select(func.count()).select_from(p).where(
+        in_cycle, p.start <= start, p.stop >= end)).scalar_one()
+    partial = (select(p.user_id, p.start, p.stop)
+               .where(in_cycle, or_(p.start > start, p.stop < end))
+               .order_by(p.user_id, p.start))
+    rows = conn.execute(partial.execution_options(yield_per=BATCH))
+    return whole * (len(days) - 1) + sum(
+        count_active_days(((max(s, cycle.start), min(e, cycle.end)) for _, s, e in group),
+                          days)
+        for _, group in groupby(rows, key=lambda row: row[0]))
 
 
 def _instant(value: datetime) -> object:
