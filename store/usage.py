@@ -91,21 +91,23 @@ def _admins(session: Session, cycle: Cycle, in_cycle: object) -> list[tuple[str,
     level = per_admin.c.level
 
     def at_level(name: str) -> object:
-        return type_coerce(case(*((level == int(lv), per_admin.c[f"{name}_{int(lv)}"])
-                                  for lv in ADMIN_LEVELS)), UTCDateTime())
+        return case(*((level == int(lv), per_admin.c[f"{name}_{int(lv)}"])
+                      for lv in ADMIN_LEVELS))
 
-    active_from = (select(func.min(mine.start))
-                   .where(mine.user_id == per_admin.c.user_id, mine.status == "active",
-                          mine.stop > start, mine.start < end)
-                   .scalar_subquery())
+    # the first active instant only matters when the level came mid-cycle (the wording
+    # tells an upgrade from an arrival); otherwise the user was active from the start
+    first_active = case((at_level("from") > start, select(func.min(mine.start)).where(
+        mine.user_id == per_admin.c.user_id, mine.status == "active", mine.stop > start,
+        mine.start < end).scalar_subquery()))
     query = select(
         User.email, User.first_name + " " + User.last_name, level, per_admin.c.at_end,
-        type_coerce(active_from, UTCDateTime()), at_level("from"), at_level("until"),
+        *(type_coerce(column, UTCDateTime())
+          for column in (first_active, at_level("from"), at_level("until"))),
     ).join(per_admin, per_admin.c.user_id == User.id)
     return [
         (email, name, Usage(
             active_any_time=True, active_at_end=bool(at_end), active_days=0,
-            active_from=max(first, cycle.start), level=Level(lv),
+            active_from=max(first or cycle.start, cycle.start), level=Level(lv),
             level_from=max(level_from, cycle.start),
             level_until=level_until if level_until < cycle.end else None))
         for email, name, lv, at_end, first, level_from, level_until

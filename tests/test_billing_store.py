@@ -60,6 +60,23 @@ def test_a_downtime_of_three_cycles_closes_each_once_in_order(priced, clock):
     assert [t[1] for t in totals(priced)] == ["final", "final", "final", "draft"]
 
 
+def test_closing_with_nothing_due_takes_no_lock_and_writes_nothing(priced, clock):
+    """The scheduler asks every minute; only a due cycle costs a write."""
+    from sqlalchemy import select
+
+    from store.models import Organization
+
+    def write_seq():
+        with priced.uow as uow:
+            return uow.session.scalar(select(Organization.write_seq))
+
+    clock.set("2025-03-02T00:00:00Z")
+    assert len(billing_service.close_due_cycles(priced, via=Via.CLI)) == 1
+    seq = write_seq()
+    assert billing_service.close_due_cycles(priced, via=Via.CLI) == []
+    assert write_seq() == seq
+
+
 def test_two_closers_at_once_make_one_invoice_per_cycle(priced, clock, database_url):
     clock.set("2025-06-02T00:00:00Z")
     results = []

@@ -183,21 +183,34 @@ def invoices(ctx: Context, *, actor: str | None = None) -> list[InvoiceView]:
     return [*finals, invoice_on(ctx, actor=actor)]
 
 
+def _due(session: Session, now: datetime) -> tuple[Cycle, list[bs.Version]] | None:
+    """The oldest ended cycle without a final invoice, and the settings versions."""
+    org = repository.organization(session)
+    vs = bs.versions(session, org)
+    finals = bs.final_cycle_starts(session)
+    due = next((c for c in bs.schedule_of(vs).cycles_between(org.created_at, now)
+                if c.end <= now and c.start not in finals), None)
+    return None if due is None else (due, vs)
+
+
 def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
     """Finalize every ended cycle without a final invoice, oldest first, one transaction
-    each. Two closers at once still make one invoice per cycle (the unique cycle start)."""
+    each. Two closers at once still make one invoice per cycle (the unique cycle start).
+
+    What is due is read first without the writers' lock, so the scheduler's pass every
+    minute writes nothing when nothing is due; it is read again under the lock."""
     closed = []
     while True:
+        with reading(ctx) as session:
+            if _due(session, ctx.clock.now()) is None:
+                return closed
         try:
             with writing(ctx) as (session, now):
-                org = repository.organization(session)
-                vs = bs.versions(session, org)
+                found = _due(session, now)
+                if found is None:
+                    return closed  # another closer finished first
+                due, vs = found
                 schedule = bs.schedule_of(vs)
-                finals = bs.final_cycle_starts(session)
-                due = next((c for c in schedule.cycles_between(org.created_at, now)
-                            if c.end <= now and c.start not in finals), None)
-                if due is None:
-                    return closed
                 terms = bs.terms_for(vs, schedule, due)
                 doc = bs.document(bs.compute(session, due, terms), "final", terms.zone)
                 session.add(InvoiceRow(cycle_start=due.start, cycle_end=due.end,
