@@ -90,29 +90,22 @@ def heads_up(ctx: Context) -> list[str]:
 
 
 def integrity_check(ctx: Context) -> list[str]:
-    """Warn when no active SUPER over all projects is left (a manual DB edit), and once a
-    day when the state periods bills are read from no longer match the audit."""
-    day = ctx.clock.now().date().isoformat()
+    """Warn when no active SUPER over all projects is left, and once a day when the state
+    periods bills are read from no longer match the audit (both: a manual DB edit)."""
+    return _no_super_left(ctx) + maintenance.daily_check(ctx)
+
+
+def _no_super_left(ctx: Context) -> list[str]:
     with reading(ctx) as session:
-        key = f"integrity:{day}"
-        no_super = repository.count_org_supers(session) == 0 and not recorded(session, key)
-    out = []
-    if no_super:
-        with writing(ctx) as (session, now):
-            text = ("Integrity check: there is no active SUPER admin over all projects. "
-                    "Someone changed the database directly; make a user SUPER over all "
-                    "projects (`rollcall admins set EMAIL super`) as soon as possible.")
-            if enqueue(session, key=key, channel=ctx.channels.billing,
-                       payload=posts.warning(text), now=now):
-                out.append(key)
-    problem = maintenance.daily_check(ctx)
-    if problem:
-        key = f"integrity-periods:{day}"
-        with writing(ctx) as (session, now):
-            if enqueue(session, key=key, channel=ctx.channels.billing,
-                       payload=posts.warning(f"Integrity check: {problem}"), now=now):
-                out.append(key)
-    return out
+        key = f"integrity:{ctx.clock.now().date().isoformat()}"
+        if repository.count_org_supers(session) > 0 or recorded(session, key):
+            return []
+    with writing(ctx) as (session, now):
+        text = ("Integrity check: there is no active SUPER admin over all projects. "
+                "Someone changed the database directly; make a user SUPER over all "
+                "projects (`rollcall admins set EMAIL super`) as soon as possible.")
+        return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
+                                payload=posts.warning(text), now=now) else []
 
 
 def heads_up_facts(session: Session, cycle: Cycle, zone: ZoneInfo) -> dict[str, list[str]]:

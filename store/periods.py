@@ -1,8 +1,9 @@
 """History as periods: keeping `state_periods` in step with the audit, and rebuilding it.
 
-Every audit event that records a subject's state calls `record_state` in the same
-transaction (bot/services/context.py), under the writers' lock, so the periods are always
-exactly the fold of the audit that `billing.usage.held_periods` defines:
+Every audit event that records a subject's state is folded in here in the same
+transaction (`record_each` in bot/services/context.py calls `record_states`), under the
+writers' lock, so the periods are always exactly the fold of the audit that
+`billing.usage.held_periods` defines, neighbouring periods of the same state merged:
 
 - a state is held from its event's instant until the user's next different state;
 - a later event at the same instant replaces the state (it was never held);
@@ -12,7 +13,8 @@ exactly the fold of the audit that `billing.usage.held_periods` defines:
   user's periods are folded again from the audit (`rebuild` for one user).
 
 `rebuild` computes the same periods from `audit_events` alone, in SQL; tests hold the two
-to each other and `rollcall db check-periods` compares them on a live database.
+to each other, and `differences` compares them on a live database (`rollcall db check`,
+and the scheduler's daily integrity check).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ organization's age:
   or one lasts to the cycle's end (`end-of-cycle`);
 - the admin level billed is the highest billable level of those periods, and the line's
   wording ("SUPER, held until Nov 10") comes from when that level was first and last held;
-- `prorated` counts each seat's active local days from the same periods, in Python.
+- `prorated` counts each seat's active local days from the same periods: a period over
+  the whole cycle is every day (counted in SQL), the others' days are counted in Python.
 
 Tests hold this to the reference line for line on any history (tests/test_usage_sql.py).
 """

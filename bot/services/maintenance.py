@@ -14,10 +14,12 @@ from datetime import UTC, datetime, time
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from bot import posts
 from bot.errors import InvariantViolation
 from bot.services.context import Context, Via, reading, record, writing
 from store import periods
 from store.models import AuditEvent
+from store.outbox import enqueue
 
 CHECKED = "db.check_periods"
 
@@ -47,20 +49,25 @@ def check_periods(ctx: Context) -> str:
     return "The state periods match the audit history."
 
 
-def daily_check(ctx: Context) -> str | None:
+def daily_check(ctx: Context) -> list[str]:
     """The scheduler's once-a-day check, recorded in the audit (the record says it ran
-    today). Returns the problem found, if any; None when matched or already run today."""
+    today) in the same transaction as the warning it posts when the periods differ.
+    Returns the keys of the posts recorded."""
     today = datetime.combine(ctx.clock.now().date(), time(), UTC)
     with reading(ctx) as session:
         if _checked_since(session, today):
-            return None
+            return []
         problem = period_differences(session)  # the slow part: outside the writers' lock
     with writing(ctx) as (session, now):
         if _checked_since(session, today):
-            return None  # another scheduler checked meanwhile
+            return []  # another scheduler checked meanwhile
         record(session, at=now, via=Via.SCHEDULER, action=CHECKED, actor=None, subject=None,
                before=None, reason=problem or "the state periods match the audit history")
-    return problem
+        key = f"integrity-periods:{today.date().isoformat()}"
+        if problem and enqueue(session, key=key, channel=ctx.channels.billing,
+                               payload=posts.warning(f"Integrity check: {problem}"), now=now):
+            return [key]
+    return []
 
 
 def _checked_since(session: Session, since: datetime) -> bool:
