@@ -13,7 +13,7 @@ from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.context import Channels
 from bot.services.scheduled import cancel_scheduled, list_scheduled, schedule_change
-from store.models import AuditEvent, OutboxMessage
+from store.models import AuditEvent, OutboxMessage, ScheduledChange
 
 SAM, TAYLOR = "sam@example.com", "taylor@example.com"
 
@@ -57,6 +57,46 @@ def test_a_scheduled_downgrade_bills_the_old_level_then_the_new(org, clock):
     scheduler.reconcile(org)
     assert admins(billing_service.invoice_on(org, day=date(2025, 3, 15)))[TAYLOR] == (
         "assistant")
+
+
+def test_a_write_before_a_late_scheduler_runs_the_due_change_first(org, clock):
+    """Taylor logs in an hour after the boundary, before the (late) scheduler: the login
+    must not carry SUPER past the boundary, so March and April bill ASSISTANT."""
+    clock.set("2025-02-10T09:00:00Z")
+    schedule_change(org, actor=SAM, via=Via.CLI, email=TAYLOR, level=Level.ASSISTANT)
+    clock.set("2025-03-01T01:00:00Z")
+    services.login(org, via=Via.CLI, email=TAYLOR)
+    with org.uow as uow:
+        events = uow.session.execute(select(AuditEvent.action, AuditEvent.at).where(
+            AuditEvent.subject == TAYLOR).order_by(AuditEvent.id)).all()
+    assert [(a, at.isoformat()) for a, at in events[-2:]] == [
+        ("admin.scheduled", "2025-03-01T00:00:00+00:00"),
+        ("user.login", "2025-03-01T01:00:00+00:00")]
+    clock.set("2025-03-01T02:30:00Z")
+    assert scheduler.reconcile(org).recorded[:1] != ["scheduled:1"]  # already done
+    clock.set("2025-04-02T00:00:00Z")
+    scheduler.reconcile(org)
+    assert admins(billing_service.invoice_on(org, day=date(2025, 2, 15)))[TAYLOR] == "super"
+    assert admins(billing_service.invoice_on(org, day=date(2025, 3, 15)))[TAYLOR] == (
+        "assistant")
+    assert admins(billing_service.invoice_on(org))[TAYLOR] == "assistant"
+
+
+def test_a_due_change_that_fails_in_someone_elses_write_is_reported_and_the_write_stands(
+        org, clock):
+    clock.set("2025-02-10T00:00:00Z")
+    schedule_change(org, actor=SAM, via=Via.CLI, email=SAM, level=Level.ASSISTANT)
+    services.set_admin(org, actor=SAM, via=Via.CLI, email=TAYLOR, level=Level.VIEW_ONLY)
+    clock.set("2025-03-01T00:05:00Z")  # the scheduler has not run; a user is added
+    services.create_user(org, actor=SAM, via=Via.CLI, email="lee@example.com",
+                         first_name="Lee", last_name="Park")
+    assert "lee@example.com" in {u.email for u in services.list_users(org)}
+    assert list_scheduled(org, actor=SAM) == []  # not pending any more
+    with org.uow as uow:
+        change = uow.session.scalar(select(ScheduledChange))
+        assert change.status == "failed" and "last active SUPER" in change.outcome
+        assert uow.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.key == f"scheduled-failed:{change.id}")) is not None
 
 
 def test_the_cli_schedules_with_at_cycle_end(org, cli, clock):

@@ -61,12 +61,18 @@ class Context:
 def writing(ctx: Context) -> Iterator[tuple[Session, datetime]]:
     """A write transaction holding the writers' lock; yields the session and `now`.
 
-    Commits when the block ends without an exception.
+    Scheduled changes that are due run first, at their boundary instants, so whatever
+    the block records comes after them (`scheduled.apply_due`). Commits when the block
+    ends without an exception.
     """
+    from bot.services.scheduled import apply_due  # it writes through this module
+
     with _database_errors(), ctx.uow as uow:
         if not uow.lock_for_write():
             raise NotInitialised()
-        yield uow.session, ctx.clock.now()
+        now = ctx.clock.now()
+        apply_due(ctx, uow.session, now)
+        yield uow.session, now
         uow.commit()
 
 

@@ -125,24 +125,41 @@ def cancel_scheduled(ctx: Context, *, actor: str, via: Via, change_id: int) -> s
 
 
 def run_due_changes(ctx: Context) -> list[str]:
-    """The scheduler's step: each due change, oldest first, at its own boundary instant."""
-    done = []
-    while True:
-        with reading(ctx) as session:  # most passes find nothing: no writers' lock for that
-            change_id = session.scalar(select(ScheduledChange.id).where(
-                ScheduledChange.status == "pending", ScheduledChange.run_at <= ctx.clock.now())
-                .order_by(ScheduledChange.run_at, ScheduledChange.id).limit(1))
-        if change_id is None:
-            return done
+    """The scheduler's step: every due change, oldest first, at its own boundary instant
+    (`apply_due`, which every writing transaction runs first anyway)."""
+    with reading(ctx) as session:  # most passes find nothing: no writers' lock for that
+        if session.scalar(select(ScheduledChange.id).where(*_due(ctx.clock.now())).limit(1)) \
+                is None:
+            return []
+    with writing(ctx) as (session, _):
+        return list(session.info.get(RUN, ()))
+
+
+RUN = "rollcall.scheduled_run"  # session.info: what `apply_due` ran in this transaction
+
+
+def _due(now: datetime) -> tuple:
+    return ScheduledChange.status == "pending", ScheduledChange.run_at <= now
+
+
+def apply_due(ctx: Context, session: Session, now: datetime) -> None:
+    """Run every change due by `now`, oldest first, inside this writing transaction and
+    before anything else it writes (`writing` calls this first).
+
+    So nothing is recorded after a boundary before the changes due there: each event
+    records its subject's whole state, and a login made while a late scheduler had not
+    yet run would otherwise carry the old level past the boundary, and bill it. A change
+    that no longer holds is marked failed and reported; the transaction goes on.
+    """
+    due = session.scalars(select(ScheduledChange).where(*_due(now))
+                          .order_by(ScheduledChange.run_at, ScheduledChange.id)).all()
+    for change in due:
         try:
-            with writing(ctx) as (session, now):
-                change = session.get(ScheduledChange, change_id)
-                if change.status != "pending":  # another scheduler ran it meanwhile
-                    continue
+            with session.begin_nested():
                 _apply(ctx, session, change, now)
-            done.append(f"scheduled:{change_id}")
+            session.info.setdefault(RUN, []).append(f"scheduled:{change.id}")
         except RollcallError as exc:
-            _fail(ctx, change_id, str(exc))
+            _fail(ctx, session, change, now, str(exc))
 
 
 def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetime) -> None:
@@ -175,12 +192,11 @@ def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetim
            subject=user, before=before, reason=f"scheduled change {change.id}")
 
 
-def _fail(ctx: Context, change_id: int, reason: str) -> None:
-    with writing(ctx) as (session, now):
-        change = session.get(ScheduledChange, change_id)
-        user = session.get(User, change.user_id)
-        change.status, change.done_at, change.outcome = "failed", now, reason
-        text = (f"A change scheduled for {user.first_name} {user.last_name} ({user.email}) "
-                f"at the cycle end did not run: {reason}")
-        enqueue(session, key=f"scheduled-failed:{change_id}", channel=ctx.channels.billing,
-                payload=posts.warning(text), now=now)
+def _fail(ctx: Context, session: Session, change: ScheduledChange, now: datetime,
+          reason: str) -> None:
+    user = session.get(User, change.user_id)
+    change.status, change.done_at, change.outcome = "failed", now, reason
+    text = (f"A change scheduled for {user.first_name} {user.last_name} ({user.email}) "
+            f"at the cycle end did not run: {reason}")
+    enqueue(session, key=f"scheduled-failed:{change.id}", channel=ctx.channels.billing,
+            payload=posts.warning(text), now=now)
