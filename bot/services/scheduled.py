@@ -151,6 +151,9 @@ def apply_due(ctx: Context, session: Session, now: datetime) -> None:
     yet run would otherwise carry the old level past the boundary, and bill it. A change
     that no longer holds is marked failed and reported; the transaction goes on.
     """
+    first = select(ScheduledChange.id).where(*_due(now)).limit(1)
+    if session.connection().execute(first).first() is None:  # every write asks: keep it cheap
+        return
     due = session.scalars(select(ScheduledChange).where(*_due(now))
                           .order_by(ScheduledChange.run_at, ScheduledChange.id)).all()
     for change in due:
