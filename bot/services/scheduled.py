@@ -128,9 +128,9 @@ def run_due_changes(ctx: Context) -> list[str]:
     """The scheduler's step: every due change, oldest first, at its own boundary instant
     (`apply_due`, which every writing transaction runs first anyway)."""
     with reading(ctx) as session:  # most passes find nothing: no writers' lock for that
-        if session.scalar(select(ScheduledChange.id).where(*_due(ctx.clock.now())).limit(1)) \
-                is None:
-            return []
+        due = session.scalar(select(ScheduledChange.id).where(*_due(ctx.clock.now())).limit(1))
+    if due is None:
+        return []
     with writing(ctx) as (session, _):
         return list(session.info.get(RUN, ()))
 
