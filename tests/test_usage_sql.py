@@ -6,6 +6,7 @@ and the invoice matches `compute_invoice` line for line, for every policy."""
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, update
@@ -153,3 +154,54 @@ def test_rebuild_from_the_audit_restores_lost_or_edited_periods(ctx):
         assert periods.differences(uow.session) == []
         uow.commit()
     assert _stored(ctx) == good
+
+
+@pytest.fixture
+def sqlite_ctx(tmp_path, clock):
+    """SQLite only: the planner hint under test is SQLite's (PostgreSQL plans from its own
+    statistics)."""
+    from bot.bootstrap import bootstrap, upgrade_schema
+    from bot.services import init_organization
+    from bot.settings import Settings
+    from tests.conftest import CHEAP_HASHER
+
+    ctx = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'plan.db'}"), clock=clock,
+                    hasher=CHEAP_HASHER)
+    upgrade_schema(ctx)
+    init_organization(ctx, org_name="Acme", admin_email="sam@example.com",
+                      admin_first_name="Sam", admin_last_name="Stone")
+    yield ctx
+    ctx.uow.engine.dispose()
+
+
+def test_a_cycle_reads_its_own_range_of_periods_not_all_of_them(sqlite_ctx):
+    """Every query of a cycle's measure reads state periods through the range of
+    `ix_state_periods_active` (or one user's key), never a scan of every period: the
+    cost of a cycle must not grow with the organization's age."""
+    from sqlalchemy import event
+
+    ctx, engine = sqlite_ctx, sqlite_ctx.uow.engine
+    _record(ctx, [[(timedelta(days=d), State(Status.ACTIVE, Level(d % 4)))
+                   for d in (0, 9, 20)] for _ in range(3)])
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "state_periods" in statement:
+            seen.append((statement, parameters))
+
+    terms = Terms("USD", user_price=Decimal(10), admin_prices=PRICES,
+                  user_policy=UserPolicy.PRORATED)
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with ctx.uow as uow:
+            billing_store.compute(uow.session, CYCLE, terms)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len(seen) >= 3  # seats, admins, prorated days
+    with engine.connect() as conn:
+        for statement, parameters in seen:
+            plan = [row[3] for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)]
+            on_periods = [step for step in plan if "state_periods" in step]
+            assert on_periods and not any(step.startswith("SCAN") for step in on_periods), (
+                statement, plan)
