@@ -2,6 +2,10 @@
 
 Posts are rendered by the code that records them (services, the scheduler), in the
 same transaction, so they live here rather than in `handlers/` (which renders replies).
+
+Names, emails, reasons and invoice line descriptions are user-supplied: every mrkdwn text
+and every top-level `text` goes through `bot.slack_text.mrkdwn`, which escapes `&`, `<`,
+`>` and then cuts to Slack's limit. plain_text (buttons, the header) is left as it is.
 """
 
 from __future__ import annotations
@@ -11,16 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 from billing.money import format_money
+from bot.slack_text import mrkdwn
 
-TEXT_LIMIT = 3000
+
+def _post(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A post: the top-level `text` (notification and fallback, parsed as mrkdwn) escaped
+    like the blocks."""
+    return {"text": str(mrkdwn(text)), "blocks": blocks}
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": str(mrkdwn(text))}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": str(mrkdwn(text))}]}
 
 
 def _lines(lines: Sequence[Any], limit: int = 15, show: Callable[[Any], str] = str) -> str:
@@ -61,11 +70,12 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
         _section("*Changes during the cycle*\n" + (_lines(changes) or "None.")),
         _context("Final: this invoice never changes. `/billing invoices` lists them all."),
     ]
-    return {"text": f"Invoice {period}: {money(doc['total'])}", "blocks": blocks}
+    return _post(f"Invoice {period}: {money(doc['total'])}", blocks)
 
 
 def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
              upgraded: Sequence[str], pending_downgrades: Sequence[str]) -> dict[str, Any]:
+    """Before a cycle ends: the estimate, what is scheduled, and how to save money."""
     cur = doc["currency"]
     total = format_money(Decimal(doc["total"]), cur)
     tips = []
@@ -84,17 +94,18 @@ def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
     ]
     if tips:
         blocks.append(_context(" ".join(tips)))
-    return {"text": f"Heads-up: this cycle ends {ends}; estimate {total}", "blocks": blocks}
+    return _post(f"Heads-up: this cycle ends {ends}; estimate {total}", blocks)
 
 
 def warning(text: str) -> dict[str, Any]:
-    return {"text": text, "blocks": [_section(f":warning: {text}")]}
+    """A problem an admin should look at (a failed scheduled change, an integrity check)."""
+    return _post(text, [_section(f":warning: {text}")])
 
 
 def pending_user_card(name: str, email: str, at: str) -> dict[str, Any]:
     """Asks administrators to activate a pending user who just signed in for the first time."""
     text = f"{name} ({email}) signed in for the first time at {at} and is still pending."
-    return {"text": text, "blocks": [
+    return _post(text, [
         _section(f"*{text}*\nActivate them to give them a seat, or deactivate them."),
         {"type": "actions", "elements": [
             {"type": "button", "text": {"type": "plain_text", "text": "Activate"},
@@ -102,12 +113,12 @@ def pending_user_card(name: str, email: str, at: str) -> dict[str, Any]:
             {"type": "button", "text": {"type": "plain_text", "text": "Deactivate"},
              "action_id": "pending_deactivate", "value": email},
         ]},
-    ]}
+    ])
 
 
 def outcome(text: str) -> dict[str, Any]:
     """A card after its decision: the buttons are gone, the outcome stays."""
-    return {"text": text, "blocks": [_section(text)]}
+    return _post(text, [_section(text)])
 
 
 def approval_card(request_id: int, requester: str, what: str, hint: str, needed: int,
@@ -115,7 +126,7 @@ def approval_card(request_id: int, requester: str, what: str, hint: str, needed:
     """An approval request: who asks, what, the cost hint, Approve and Deny."""
     second = " Above the cost threshold: two SUPERs must approve." if needed > 1 else ""
     text = f"Request #{request_id}: {requester} asks to {what}."
-    return {"text": text, "blocks": [
+    return _post(text, [
         _section(f"*{text}*\n{hint}{second}"),
         _context(f"Expires {expires_at:%Y-%m-%d %H:%M} UTC. Only an active SUPER whose "
                  "scope covers the change can decide, and never the requester."),
@@ -125,4 +136,4 @@ def approval_card(request_id: int, requester: str, what: str, hint: str, needed:
             {"type": "button", "text": {"type": "plain_text", "text": "Deny"},
              "style": "danger", "action_id": "approval_deny", "value": str(request_id)},
         ]},
-    ]}
+    ])

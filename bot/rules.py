@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from billing.model import Level, Status
-from bot.errors import PermissionDenied
+from bot.errors import ApprovalRequired, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,32 @@ def require_viewer(actor: Actor) -> None:
         )
 
 
-def require_user_manager(actor: Actor, user_projects: Iterable[str], who: str) -> None:
-    """Create, activate, deactivate, delete: ASSISTANT or SUPER, with the user in scope.
+def require_in_scope(actor: Actor, user_projects: Iterable[str]) -> None:
+    """Every action on a user needs that user in the actor's scope (DESIGN section 1): the
+    actor's scope is all projects, or the user belongs to a project in it."""
+    if not actor.scope.includes_user(user_projects):
+        # neither the name nor the projects: they are not the actor's to see
+        raise PermissionDenied(
+            f"That user is outside {actor.name}'s scope ({actor.scope.describe()}), so "
+            "Rollcall does not show or change them for you. Ask an admin whose scope "
+            "covers them."
+        )
 
-    For a user being created, every project must be in the actor's scope, so an
-    assistant cannot place people in projects it does not manage.
-    """
+
+def require_user_manager(actor: Actor, user_projects: Iterable[str]) -> None:
+    """Activate, deactivate, delete: ASSISTANT or SUPER, with the user in scope."""
     require_manager_level(actor)
-    keys = frozenset(user_projects)
-    if not actor.scope.includes_user(keys) or not actor.scope.covers(Scope(all=False, keys=keys)):
+    require_in_scope(actor, user_projects)
+
+
+def require_user_creator(actor: Actor, projects: Iterable[str], who: str) -> None:
+    """Create: ASSISTANT or SUPER, and every project of the new user in the actor's scope,
+    so an assistant cannot place people in projects it does not manage (a user with no
+    project is created only by an admin over all projects)."""
+    require_manager_level(actor)
+    keys = frozenset(projects)
+    if not actor.scope.covers(Scope(all=False, keys=keys)) or not actor.scope.includes_user(
+            keys):
         where = ", ".join(sorted(keys)) or "no project"
         raise PermissionDenied(
             f"{who} ({where}) is outside {actor.name}'s scope ({actor.scope.describe()}). "
@@ -90,13 +107,24 @@ def require_manager_level(actor: Actor) -> None:
         )
 
 
-def require_level_changer(actor: Actor, old: Scope | None, new: Scope | None, who: str) -> None:
-    """Only a SUPER changes admin levels or scopes, within its own scope (old and new)."""
+def require_level_changer(actor: Actor, user_projects: Iterable[str], old: Scope | None,
+                          new: Scope | None, who: str) -> None:
+    """Invariant 3: only a SUPER changes admin levels or scopes, with the user in its
+    scope, and its scope covering the grant's old and new scope. An ASSISTANT's attempt
+    (on a user in its scope) needs a SUPER's approval: in Slack it becomes a request."""
     if actor.acting_level < Level.SUPER:
+        if actor.acting_level is Level.ASSISTANT:
+            require_in_scope(actor, user_projects)
+            raise ApprovalRequired(
+                f"Only a SUPER admin can change {who}'s admin role, and {actor.name} is "
+                f"{_level_words(actor)}. In Slack an ASSISTANT's admin change becomes a "
+                "request that a SUPER approves; or ask a SUPER admin to make it."
+            )
         raise PermissionDenied(
             f"Only a SUPER admin can change admin levels or scopes, and {actor.name} is "
             f"{_level_words(actor)}. Ask a SUPER admin to make the change."
         )
+    require_in_scope(actor, user_projects)
     for scope in (old, new):
         if scope is not None and not actor.scope.covers(scope):
             raise PermissionDenied(
@@ -104,6 +132,19 @@ def require_level_changer(actor: Actor, old: Scope | None, new: Scope | None, wh
                 f"{actor.name}'s scope ({actor.scope.describe()}). "
                 "Ask a SUPER admin over all projects."
             )
+
+
+def may_change_admin_role(actor: Actor, user_projects: Iterable[str], old: Scope | None,
+                          who: str) -> bool | None:
+    """True when the actor may change this admin role, None when only by request (an
+    ASSISTANT with the user in scope), False when not at all."""
+    try:
+        require_level_changer(actor, user_projects, old, None, who)
+    except ApprovalRequired:
+        return None
+    except PermissionDenied:
+        return False
+    return True
 
 
 def require_org_super(actor: Actor, what: str) -> None:

@@ -13,6 +13,7 @@ thing once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,18 +52,34 @@ class Pass:
     closed: list[str] = field(default_factory=list)
     posted: int = 0
     recorded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # steps that raised (logged)
 
 
 def reconcile(ctx: Context, client: WebClient | None = None) -> Pass:
+    """One pass. Each step stands alone: one that fails is logged and listed in
+    `failed`, and the others still run (the outbox above all, so warnings go out)."""
     done = Pass()
-    done.recorded += run_due_changes(ctx)  # before the close: they run at the boundary
-    done.closed = [v.document["cycle_start"] for v in
-                   billing_service.close_due_cycles(ctx, via=Via.SCHEDULER)]
-    done.recorded += expire_requests(ctx)
-    done.recorded += heads_up(ctx)
-    done.recorded += integrity_check(ctx)
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except NotInitialised:
+            raise
+        except Exception:  # the next pass tries again; each step is one transaction
+            log.exception("scheduler step %s failed", name)
+            done.failed.append(name)
+            return None
+
+    # the due changes first: they run at the boundary, before the close
+    done.recorded += step("scheduled changes", lambda: run_due_changes(ctx)) or []
+    closed = step("cycle close", lambda: billing_service.close_due_cycles(
+        ctx, via=Via.SCHEDULER)) or []
+    done.closed = [v.document["cycle_start"] for v in closed]
+    done.recorded += step("approval expiry", lambda: expire_requests(ctx)) or []
+    done.recorded += step("heads-up", lambda: heads_up(ctx)) or []
+    done.recorded += step("integrity check", lambda: integrity_check(ctx)) or []
     if client is not None:
-        done.posted = deliver_due(ctx, client)
+        done.posted = step("outbox", lambda: deliver_due(ctx, client)) or 0
     return done
 
 

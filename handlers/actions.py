@@ -12,11 +12,12 @@ from slack_bolt import App, Respond
 
 from billing.model import Level, Status
 from bot import posts, services
-from bot.errors import InvalidInput
+from bot.errors import ApprovalRequired, InvalidInput
 from bot.services import Via, approvals
 from bot.services.queries import users_page
 from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
 from bot.services.scheduled import schedule_change
+from bot.slack_text import Mrkdwn, compose
 from handlers import blocks, modals
 from handlers.commands import acknowledge, status_change
 from handlers.support import Deps, answering, invoker, seat_cost
@@ -84,9 +85,14 @@ def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
 
     def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
-            outcome = service(deps.ctx, actor=_clicker(deps, body), via=SLACK,
-                              email=_value(body), remove_admin=True)
-            respond(replace_original=True, **blocks.message(outcome.message))
+            actor, email = _clicker(deps, body), _value(body)
+            try:
+                text = service(deps.ctx, actor=actor, via=SLACK, email=email,
+                               remove_admin=True).message
+            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
+                text = approvals.request_role_removal(deps.ctx, actor=actor, via=SLACK,
+                                                      email=email, then=verb).message
+            respond(replace_original=True, **blocks.message(text))
 
     return listener
 
@@ -116,7 +122,8 @@ def _on_pending_card(deps: Deps, verb: str) -> Callable[..., None]:
         with answering(respond, deps):
             clicker = _clicker(deps, body)
             message = status_change(deps, clicker, verb, _value(body))["text"]
-            respond(replace_original=True, **posts.outcome(f"{message} ({clicker})"))
+            respond(replace_original=True,  # `message` is escaped already
+                    **posts.outcome(compose(Mrkdwn(message), f" ({clicker})")))
 
     return listener
 

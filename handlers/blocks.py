@@ -1,5 +1,9 @@
 """Block Kit, as pure functions of plain values (tests compare dicts and validate them
-with slack_sdk's models). Limits: 50 blocks a message, 3000 characters a text."""
+with slack_sdk's models). Limits: 50 blocks a message, 3000 characters a text.
+
+Every mrkdwn text and every top-level `text` goes through `bot.slack_text.mrkdwn`, which
+escapes `&`, `<`, `>` (names, emails and messages are user-supplied) and then cuts to the
+limit; plain_text (button labels) is not parsed by Slack and is left as it is."""
 
 from __future__ import annotations
 
@@ -12,32 +16,42 @@ from billing.model import Level, Status
 from billing.money import format_money
 from bot.services.queries import HistoryEntry, UsersPage
 from bot.services.views import UserView
+from bot.slack_text import TEXT_LIMIT, Mrkdwn, mrkdwn
 
 Block = dict[str, Any]
-TEXT_LIMIT = 3000
+CONFIRM_LIMIT = 300  # a confirm dialog's text
+
+
+def _payload(text: str, blocks: list[Block]) -> dict[str, Any]:
+    """A message: the top-level `text` (the notification and fallback, parsed as mrkdwn
+    by Slack) escaped like the blocks."""
+    return {"text": str(mrkdwn(text)), "blocks": blocks}
 
 
 def text_block(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
+    """A mrkdwn section: `text` escaped (unless already `Mrkdwn`), then cut to the limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": str(mrkdwn(text))}}
 
 
 def chunks(lines: Iterable[str], limit: int = TEXT_LIMIT) -> list[Block]:
-    """Sections of whole lines, each within the text limit."""
-    blocks, current = [], ""
-    for line in lines:
-        line = line[:limit]
+    """Sections of whole lines, each within the text limit (counted after escaping)."""
+    blocks: list[Block] = []
+    current = ""
+    for raw in lines:
+        line = mrkdwn(raw, limit)
         if current and len(current) + 1 + len(line) > limit:
-            blocks.append(text_block(current))
+            blocks.append(text_block(Mrkdwn(current)))
             current = line
         else:
             current = f"{current}\n{line}" if current else line
     if current:
-        blocks.append(text_block(current))
+        blocks.append(text_block(Mrkdwn(current)))
     return blocks
 
 
 def message(text: str) -> dict[str, Any]:
-    return {"text": text[:TEXT_LIMIT], "blocks": [text_block(text)]}
+    """A reply of one sentence (a service's message, a refusal): escaped everywhere."""
+    return _payload(text, [text_block(text)])
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None,
@@ -49,7 +63,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None,
     if confirm:
         button["confirm"] = {
             "title": {"type": "plain_text", "text": "Are you sure?"},
-            "text": {"type": "mrkdwn", "text": confirm[0][:300]},
+            "text": {"type": "mrkdwn", "text": str(mrkdwn(confirm[0], CONFIRM_LIMIT))},
             "confirm": {"type": "plain_text", "text": confirm[1]},
             "deny": {"type": "plain_text", "text": "Cancel"},
         }
@@ -66,6 +80,7 @@ def _status_words(user: UserView) -> str:
 
 
 def user_row(user: UserView, seat_cost: str = "") -> list[Block]:
+    """One user: name, email, status and projects, then the buttons that apply."""
     projects = ", ".join(user.projects) or "no project"
     line = f"*{user.name}* ({user.email}) · {_status_words(user)} · {projects}"
     buttons = []
@@ -103,20 +118,21 @@ def users_page(page: UsersPage, status: str, seat_cost: str = "") -> dict[str, A
                            json.dumps({"s": status, "after": page.users[-1].email.casefold()})))
     if nav:
         blocks.append({"type": "actions", "elements": nav})
-    return {"text": f"Total Active Users: {page.total_active}", "blocks": blocks}
+    return _payload(f"Total Active Users: {page.total_active}", blocks)
 
 
 def confirm_delete(user: UserView) -> dict[str, Any]:
     """`/users delete` asks first; deleting happens when the button is confirmed."""
     text = (f"Delete {user.name} ({user.email})? They disappear from lists and their email "
             "becomes free; their history is kept for billing.")
-    return {"text": text, "blocks": [text_block(text), {"type": "actions", "elements": [
+    return _payload(text, [text_block(text), {"type": "actions", "elements": [
         _button("Delete", "user_delete", user.email, "danger", (text, "Delete")),
         _button("Cancel", "admin_set_cancel", "cancel"),
-    ]}]}
+    ]}])
 
 
 def user_card(user: UserView) -> dict[str, Any]:
+    """`/users show`: who they are, their status, projects and admin role."""
     scope = user.scope.describe() if user.scope else "-"
     lines = [f"*{user.name}* ({user.email})", f"Status: {user.status.value}",
              f"Projects: {', '.join(user.projects) or 'none'}"]
@@ -124,10 +140,11 @@ def user_card(user: UserView) -> dict[str, Any]:
         level = user.level.title if user.level else "none (removal pending)"
         applied = user.effective_level.title if user.effective_level else "not yet"
         lines += [f"Admin level: {level} · applied: {applied}", f"Scope: {scope}"]
-    return {"text": f"{user.name} ({user.email})", "blocks": [text_block("\n".join(lines))]}
+    return _payload(f"{user.name} ({user.email})", [text_block("\n".join(lines))])
 
 
 def admins_list(admins: Sequence[UserView]) -> dict[str, Any]:
+    """`/admins list`: admins grouped by level, with scope and pending changes."""
     lines = []
     for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY, Level.NONE):
         group = [a for a in admins if a.level is level]
@@ -135,24 +152,29 @@ def admins_list(admins: Sequence[UserView]) -> dict[str, Any]:
             continue
         lines.append(f"*{level.title if level else 'Role being removed'}* ({len(group)})")
         for a in group:
-            pending = (f" · pending until next login (now {a.effective_level.title or 'none'})"
-                       if a.pending else "")
-            lines.append(f"• {a.name} ({a.email}) · {a.scope.describe()}{pending}")
+            pending = " · change pending until their next login" if a.pending else ""
+            now = a.acting_level.title if a.acting_level else "nothing yet (not an admin)"
+            if a.status is not Status.ACTIVE:
+                now = f"nothing ({a.status.value})"
+            lines.append(f"• {a.name} ({a.email}) · {a.scope.describe()}{pending} · "
+                         f"can act now as {now}")
     blocks = chunks(lines or ["No admins."])[:50]
-    return {"text": f"{len(admins)} admins", "blocks": blocks}
+    return _payload(f"{len(admins)} admins", blocks)
 
 
 def history(email: str, entries: Sequence[HistoryEntry]) -> dict[str, Any]:
+    """`/admins history`: a user's latest audit events."""
     lines = [f"*History of {email}* (latest first)"]
     for e in entries:
         who = f" by {e.actor}" if e.actor else ""
         why = f": {e.reason}" if e.reason else ""
         refused = " (refused)" if e.outcome == "refused" else ""
         lines.append(f"• {e.at:%Y-%m-%d %H:%M} UTC {e.action}{refused}{who} via {e.via}{why}")
-    return {"text": f"History of {email}", "blocks": chunks(lines)[:50]}
+    return _payload(f"History of {email}", chunks(lines)[:50])
 
 
 def invoice(doc: dict[str, Any]) -> dict[str, Any]:
+    """One invoice document: the total, then its lines (descriptions name people)."""
     cur = doc["currency"]
 
     def money(text: str) -> str:
@@ -164,13 +186,14 @@ def invoice(doc: dict[str, Any]) -> dict[str, Any]:
     lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
              f"{money(ln['amount'])}" for ln in doc["lines"]]
     blocks = [text_block(head), *chunks(lines)][:50]
-    return {"text": f"{kind}: {money(doc['total'])}", "blocks": blocks}
+    return _payload(f"{kind}: {money(doc['total'])}", blocks)
 
 
 def invoices(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """`/billing invoices`: one line per invoice."""
     lines = [f"• {d['cycle_start'][:10]} · {d['status']} · {d['active_users']} users · "
              f"{format_money(Decimal(d['total']), d['currency'])}" for d in docs]
-    return {"text": "Invoices", "blocks": [text_block("*Invoices*"), *chunks(lines)][:50]}
+    return _payload("Invoices", [text_block("*Invoices*"), *chunks(lines)][:50])
 
 
 def cost_hint(message_text: str, change: dict[str, Any], *, scheduled: bool = False,
@@ -186,8 +209,8 @@ def cost_hint(message_text: str, change: dict[str, Any], *, scheduled: bool = Fa
         if offer_schedule:
             buttons.append(_button("Schedule for cycle end", "admin_schedule", value))
     buttons.append(_button("Cancel", "admin_set_cancel", "cancel"))
-    return {"text": message_text, "blocks": [
-        text_block(message_text), {"type": "actions", "elements": buttons}]}
+    return _payload(message_text, [text_block(message_text),
+                                   {"type": "actions", "elements": buttons}])
 
 
 def scheduled(changes: Sequence[Any]) -> dict[str, Any]:
@@ -196,21 +219,23 @@ def scheduled(changes: Sequence[Any]) -> dict[str, Any]:
         return message("There are no scheduled changes.")
     out: list[Block] = [text_block(f"*Scheduled for the cycle end* ({len(changes)})")]
     for change in changes[:24]:
-        out.append({"type": "section", "text": {"type": "mrkdwn",
-                                                "text": change.describe()[:TEXT_LIMIT]},
+        out.append({**text_block(change.describe()),
                     "accessory": _button("Cancel", "scheduled_cancel", str(change.id),
                                          None, (f"Cancel: {change.describe()}?",
                                                 "Cancel it"))})
-    return {"text": f"{len(changes)} scheduled changes", "blocks": out}
+    return _payload(f"{len(changes)} scheduled changes", out)
 
 
-def remove_and_deactivate(message_text: str, email: str, verb: str) -> dict[str, Any]:
-    """Invariant 2's refusal, with the one button that does both steps."""
+def remove_and_deactivate(message_text: str, email: str, verb: str,
+                          request: bool = False) -> dict[str, Any]:
+    """Invariant 2's refusal, with the one button that does both steps (for an ASSISTANT,
+    who may only ask, the button sends that request to the approvers)."""
     action = "user_remove_admin_and_deactivate" if verb == "deactivate" else (
         "user_remove_admin_and_delete")
-    label = f"Remove admin role and {verb}"
-    return {"text": message_text, "blocks": [
+    label = (f"Ask to remove admin role and {verb}" if request
+             else f"Remove admin role and {verb}")
+    return _payload(message_text, [
         text_block(message_text),
         {"type": "actions", "elements": [_button(label[:75], action, email, "danger",
                                                  (f"{label}?", "Do both"))]},
-    ]}
+    ])

@@ -13,11 +13,12 @@ from bot import services
 from bot.errors import AdminRoleHeld, ApprovalRequired
 from bot.services import Via
 from bot.services import billing as billing_service
-from bot.services.approvals import request_admin_change, request_seat
+from bot.services.approvals import request_admin_change, request_role_removal, request_seat
 from bot.services.hints import level_hint
 from bot.services.queries import (
     acting_level,
-    check_grant,
+    admin_role_right,
+    check_admin_change,
     show_user,
     user_history,
     users_page,
@@ -69,7 +70,11 @@ def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, An
         return blocks.message(request_seat(deps.ctx, actor=actor, via=SLACK,
                                            email=email).message)
     except AdminRoleHeld as exc:  # offer the one step that removes the role too
-        raise Refused(blocks.remove_and_deactivate(str(exc), email, verb)) from exc
+        right = admin_role_right(deps.ctx, actor=actor, email=email)
+        if right is False:  # only to those who may use it
+            raise Refused(blocks.message(str(exc))) from exc
+        raise Refused(blocks.remove_and_deactivate(str(exc), email, verb,
+                                                   request=right is None)) from exc
 
 
 def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +111,12 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "history":
         return blocks.history(email, user_history(deps.ctx, actor=actor, email=email))
     if cmd.verb == "remove":
-        return blocks.message(services.remove_admin(deps.ctx, actor=actor, via=SLACK,
-                                                    email=email).message)
+        try:
+            return blocks.message(services.remove_admin(deps.ctx, actor=actor, via=SLACK,
+                                                        email=email).message)
+        except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
+            return blocks.message(request_role_removal(deps.ctx, actor=actor, via=SLACK,
+                                                       email=email).message)
     if cmd.verb == "apply":
         return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
                                                  email=email).message)
@@ -117,8 +126,9 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
             deps.ctx, actor=actor, via=SLACK, email=email, level=cmd.level,
             projects=cmd.projects).message)
     # the cost hint first; the change commits only when the admin confirms it
-    show_user(deps.ctx, actor=actor, email=email)  # in scope, and visible to the actor
-    check_grant(deps.ctx, actor=actor, level=cmd.level, projects=cmd.projects)
+    # the hint names the user: only for an actor who may make this change
+    check_admin_change(deps.ctx, actor=actor, email=email, level=cmd.level,
+                       projects=cmd.projects)
     hint = level_hint(deps.ctx, email=email, level=cmd.level, at_cycle_end=cmd.at_cycle_end)
     change = {"email": email, "level": cmd.level.label,
               "projects": list(cmd.projects) if cmd.projects is not None else None}

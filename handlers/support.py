@@ -4,9 +4,10 @@ and one way of turning refusals and failures into a sentence for the person."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,6 +20,7 @@ from bot.outbox import Pump
 from bot.services import Context
 from bot.services.hints import level_hint
 from bot.services.slack_identity import email_for_slack_user
+from bot.slack_text import compose, mention
 from handlers import blocks
 from handlers.grammar import Target, Usage
 
@@ -32,6 +34,9 @@ class Deps:
     ctx: Context
     client: WebClient
     pump: Pump | None = None  # sends posts recorded by listeners (bot/outbox.py)
+    # seals what a modal keeps in its private_metadata (handlers/modals.py); build_app
+    # derives it from the signing secret, so every process agrees on it
+    seal_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 class Refused(Exception):
@@ -70,8 +75,9 @@ def target_email(deps: Deps, target: Target) -> str:
         return target.email
     email = email_for_slack_user(deps.ctx, target.slack_user_id or "", profile_email(deps.client))
     if email is None:
-        raise Refused(blocks.message(f"{target} is not a Rollcall user; add them first "
-                                     "with `/users new`."))
+        raise Refused(blocks.message(compose(mention(target.slack_user_id or ""),
+                                             " is not a Rollcall user; add them first "
+                                             "with `/users new`.")))
     return email
 
 

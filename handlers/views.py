@@ -1,4 +1,7 @@
-"""Modal and App Home views, as pure functions (DESIGN section 5)."""
+"""Modal and App Home views, as pure functions (DESIGN section 5).
+
+mrkdwn goes through `handlers.blocks.text_block` (or `bot.slack_text.mrkdwn`), which
+escapes it; plain_text (titles, labels, option labels, input values) is left as it is."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.slack_text import mrkdwn
 from handlers.blocks import Block, text_block
 
 LEVEL_OPTIONS = (("none", "No admin role"), ("view-only", "VIEW ONLY"),
@@ -74,7 +78,8 @@ def new_user(projects: Sequence[tuple[str, str]], email: str | None,
     if projects:  # a select with no options is invalid Block Kit
         blocks.append(_projects_select(projects, "Projects"))
     if cost:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cost}]})
+        blocks.append({"type": "context",
+                       "elements": [{"type": "mrkdwn", "text": str(mrkdwn(cost))}]})
     return {"type": "modal", "callback_id": "user_new", "title": _plain("New user"),
             "submit": _plain("Create"), "close": _plain("Cancel"),
             "private_metadata": json.dumps(metadata)[:3000], "blocks": blocks}
@@ -82,6 +87,7 @@ def new_user(projects: Sequence[tuple[str, str]], email: str | None,
 
 def make_admin(email: str, name: str, projects: Sequence[tuple[str, str]],
                metadata: dict[str, Any]) -> dict[str, Any]:
+    """The Make Admin modal: callback `admin_make`; level, then projects."""
     blocks: list[Block] = [
         text_block(f"Give *{name}* ({email}) an admin role."),
         _input("admin_level", "Level", _select(LEVEL_OPTIONS[1:], "view-only")),
@@ -102,11 +108,13 @@ def confirm_change(hint: str, change: dict[str, Any]) -> dict[str, Any]:
 
 
 def done(title: str, text: str) -> dict[str, Any]:
+    """A modal's last page: what happened."""
     return {"type": "modal", "title": _plain(title[:24]), "close": _plain("Close"),
             "blocks": [text_block(text)]}
 
 
 def billing_settings(current: dict[str, str], metadata: dict[str, Any]) -> dict[str, Any]:
+    """The Billing Settings modal, filled with the current settings."""
     blocks = [
         _input("timezone", "Time zone (IANA)", _text_input(current["timezone"], 64)),
         _input("cycle", "Cycle", _select((("monthly", "Monthly"), ("fixed-30", "Every 30 days")),
@@ -154,6 +162,7 @@ def home(summary: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def deny_reason(request_id: int) -> dict[str, Any]:
+    """Asks the approver who denies a request why."""
     return {"type": "modal", "callback_id": "approval_deny", "title": _plain("Deny request"),
             "submit": _plain("Deny"), "close": _plain("Cancel"),
             "private_metadata": json.dumps({"request": request_id}),

@@ -37,12 +37,14 @@ def all_projects(session: Session) -> Sequence[Project]:
 
 
 def count_org_supers(session: Session) -> int:
-    """Invariant 1 counts active users assigned SUPER over all projects."""
+    """Invariant 1 counts active users who can act as SUPER over all projects now:
+    assigned and effective level both SUPER."""
     return session.scalar(
         select(func.count())
         .select_from(User)
         .join(AdminGrant)
-        .where(User.status == "active", AdminGrant.level == "super", AdminGrant.all_projects)
+        .where(User.status == "active", AdminGrant.level == "super",
+               AdminGrant.effective_level == "super", AdminGrant.all_projects)
     ) or 0
 
 

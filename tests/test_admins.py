@@ -67,7 +67,7 @@ def test_removal_is_pending_and_ends_with_the_next_login(ctx):
     lee = admin(ctx, LEE)
     assert (lee.level, lee.effective_level, lee.pending) == (Level.NONE, Level.ASSISTANT, True)
     assert lee.admin_json() == {"email": LEE, "level": None, "effective_level": "assistant",
-                                "pending": True, "projects": "all"}
+                                "pending": True, "acts_as": None, "projects": "all"}
     again = services.remove_admin(ctx, actor=SAM, via=CLI, email=LEE)
     assert not again.changed
     services.login(ctx, via=CLI, email=LEE)
@@ -114,14 +114,24 @@ def test_invariant_1_blocks_demoting_narrowing_or_removing_the_last_super(ctx):
                                                           "admin.remove"]
 
 
-def test_a_pending_super_already_counts_for_invariant_1(ctx):
-    """Invariant 1 counts the ASSIGNED level: a granted SUPER lets the old one step down."""
+def test_a_pending_super_does_not_count_for_invariant_1(ctx):
+    """Invariant 1 counts who CAN ACT as SUPER now (finding 6 of the security review):
+    with Lee's SUPER grant pending, Sam stepping down would lock every SUPER out."""
     add(ctx, LEE)
     set_level(ctx, LEE, Level.SUPER)
-    set_level(ctx, SAM, Level.VIEW_ONLY)  # allowed: Lee is assigned SUPER already
+    assert admin(ctx, LEE).admin_json()["acts_as"] is None  # not until applied
+    before = store_state(ctx)
+    for step_down in (lambda: set_level(ctx, SAM, Level.VIEW_ONLY),
+                      lambda: services.remove_admin(ctx, actor=SAM, via=CLI, email=SAM),
+                      lambda: services.deactivate_user(ctx, actor=SAM, via=CLI, email=SAM,
+                                                       remove_admin=True)):
+        with pytest.raises(InvariantViolation, match="Sam Stone is the last .* who can act"):
+            step_down()
+    assert store_state(ctx) == before
+    services.login(ctx, via=CLI, email=LEE)  # Lee's grant applies: Lee can act now
+    set_level(ctx, SAM, Level.VIEW_ONLY)
     with pytest.raises(PermissionDenied, match="VIEW ONLY"):  # the downgrade bites at once
         services.remove_admin(ctx, actor=SAM, via=CLI, email=LEE)
-    services.login(ctx, via=CLI, email=LEE)
     with pytest.raises(InvariantViolation, match="Lee Test is the last"):
         services.remove_admin(ctx, actor=LEE, via=CLI, email=LEE)
 

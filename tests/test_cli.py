@@ -57,8 +57,13 @@ def test_admins_list_json_shape(org):
                *SAM).code == 0
     admins = json.loads(org("admins", "list", "--json").out)
     assert admins[0] == {"email": "lee@example.com", "level": "view-only",
-                         "effective_level": None, "pending": True, "projects": ["alpha"]}
+                         "effective_level": None, "pending": True, "acts_as": None,
+                         "projects": ["alpha"]}
     assert admins[1]["projects"] == "all" and admins[1]["level"] == "super"
+    assert admins[1]["acts_as"] == "super"
+    table = org("admins", "list").out.splitlines()
+    assert "ACTS AS NOW" in table[0]
+    assert [row.split()[4] for row in table[1:]] == ["none", "super"]
 
 
 def test_a_refusal_exits_1_with_the_reason_on_stderr(org):

@@ -18,6 +18,7 @@ from bot.errors import InvalidInput
 from bot.services import Context, Via, maintenance
 from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
+from bot.services.queries import check_admin_change
 from bot.services.scheduled import schedule_change
 
 CLI = Via.CLI
@@ -149,10 +150,12 @@ def _export(args: argparse.Namespace, ctx: Context) -> str:
 
 
 def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
-    if args.dry_run:
-        return level_hint(ctx, email=args.email, level=Level.parse(args.level)).message
     scope = args.projects.strip()
     projects = None if scope.lower() == "all" else [k for k in scope.split(",") if k.strip()]
+    if args.dry_run:  # the hint names the user: only for an actor who may change them
+        check_admin_change(ctx, actor=args.actor, email=args.email,
+                           level=Level.parse(args.level), projects=projects)
+        return level_hint(ctx, email=args.email, level=Level.parse(args.level)).message
     if args.at_cycle_end:
         change = schedule_change(ctx, actor=args.actor, via=CLI, email=args.email,
                                  level=Level.parse(args.level), projects=projects)
@@ -166,8 +169,8 @@ def _admin_list(args: argparse.Namespace, ctx: Context) -> str:
     if args.json:
         return json.dumps([a.admin_json() for a in admins], indent=2)
     rows = [(a.email, a.level.label, a.effective_level.label, "yes" if a.pending else "no",
-             a.scope.describe() if a.scope else "-") for a in admins]
-    return _table(("EMAIL", "LEVEL", "EFFECTIVE", "PENDING", "PROJECTS"), rows)
+             a.acting_level.label, a.scope.describe() if a.scope else "-") for a in admins]
+    return _table(("EMAIL", "LEVEL", "EFFECTIVE", "PENDING", "ACTS AS NOW", "PROJECTS"), rows)
 
 
 def _project_add(args: argparse.Namespace, ctx: Context) -> str:

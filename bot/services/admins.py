@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from billing.model import Level, Status
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.rules import Actor, Scope, require_level_changer
+from bot.rules import Actor, Scope, require_in_scope, require_level_changer
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
 from bot.services.views import Outcome, user_view
 from bot.validation import clean_project_key
 from store import repository
-from store.models import AdminGrant, User
+from store.models import AdminGrant, Project, User
 from store.outbox import enqueue
 
 
@@ -58,13 +58,10 @@ def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, 
     new_scope = Scope.of(keys)
     user = find_user(session, email)
     before = user_view(user)
-    require_level_changer(who, before.scope, new_scope, before.name)
+    require_level_changer(who, before.projects, before.scope, new_scope, before.name)
     if before.status is Status.DEACTIVATED:
         raise InvalidInput(f"{before.name} is deactivated; activate them first.")
-    rows = repository.projects_by_key(session, keys or ())
-    if keys and len(rows) != len(keys):
-        missing = sorted(set(keys) - set(rows))
-        raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+    rows = require_project_keys(session, keys)
     if before.level == level and before.scope == new_scope:
         return Outcome(before, False, f"{before.name} is already {level.title} over "
                                       f"{new_scope.describe()}.")
@@ -86,28 +83,44 @@ def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, 
                                 f"{new_scope.describe()}.{pending}")
 
 
+def require_project_keys(session: Session, keys: Sequence[str] | None) -> dict[str, Project]:
+    """The projects named by an admin scope (None: all projects); each must exist."""
+    rows = repository.projects_by_key(session, keys or ())
+    missing = sorted(set(keys or ()) - set(rows))
+    if missing:
+        raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
+    return rows
+
+
 @refusing("admin.remove")
 def remove_admin(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
-        user = find_user(session, email)
-        before = user_view(user)
-        if user.grant is None:
-            raise InvalidInput(f"{before.name} is not an admin, so there is nothing to remove.")
-        require_level_changer(who, before.scope, None, before.name)
-        if user.grant.level is None:
-            return Outcome(before, False, f"{before.name}'s admin role is already being "
-                                          "removed; it goes at their next login.")
-        was_super = is_org_super(user)
-        if user.grant.effective_level is None:
-            user.grant = None  # never applied: nothing to wait for
-        else:
-            user.grant.level = None
-            user.grant.changed_at = now
-        keep_an_org_super(session, user, was_super, "remove their admin role")
-        record(session, at=now, via=via, action="admin.remove", actor=actor_user,
-               subject=user, before=before)
-        after = user_view(user)
+        return remove_admin_in(session, now, actor_user, who, via, email)
+
+
+def remove_admin_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+                    email: str) -> Outcome:
+    """The removal inside the caller's transaction (also run by an approval)."""
+    user = find_user(session, email)
+    before = user_view(user)
+    if user.grant is None:
+        require_in_scope(who, before.projects)
+        raise InvalidInput(f"{before.name} is not an admin, so there is nothing to remove.")
+    require_level_changer(who, before.projects, before.scope, None, before.name)
+    if user.grant.level is None:
+        return Outcome(before, False, f"{before.name}'s admin role is already being "
+                                      "removed; it goes at their next login.")
+    was_super = is_org_super(user)
+    if user.grant.effective_level is None:
+        user.grant = None  # never applied: nothing to wait for
+    else:
+        user.grant.level = None
+        user.grant.changed_at = now
+    keep_an_org_super(session, user, was_super, "remove their admin role")
+    record(session, at=now, via=via, action="admin.remove", actor=actor_user,
+           subject=user, before=before)
+    after = user_view(user)
     if after.is_admin:
         return Outcome(after, True, f"{after.name}'s admin role is removed; it applies at "
                                     "their next login (or `admins apply`).")
@@ -134,8 +147,9 @@ def apply_now(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
         user = find_user(session, email)
         before = user_view(user)
         if before.scope is None:
+            require_in_scope(who, before.projects)
             raise InvalidInput(f"{before.name} is not an admin; nothing to apply.")
-        require_level_changer(who, before.scope, None, before.name)
+        require_level_changer(who, before.projects, before.scope, None, before.name)
         if not _apply_pending(user, now):
             return Outcome(before, False, f"{before.name} has no pending admin change.")
         record(session, at=now, via=via, action="admin.apply", actor=actor_user,

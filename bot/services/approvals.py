@@ -21,8 +21,15 @@ from sqlalchemy.orm import Session
 from billing.model import Level
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
-from bot.rules import Actor, Scope, require_level_changer, require_user_manager
-from bot.services.admins import admin_keys, change_admin
+from bot.rules import (
+    Actor,
+    Scope,
+    require_in_scope,
+    require_level_changer,
+    require_user_creator,
+    require_user_manager,
+)
+from bot.services.admins import admin_keys, change_admin, remove_admin_in, require_project_keys
 from bot.services.context import (
     Context,
     Via,
@@ -54,10 +61,26 @@ def policy(session: Session) -> ApprovalPolicy:
         id=1, seat_approval=False, cost_threshold=None, expiry_hours=24)
 
 
-def _describe(change: dict[str, object], name: str) -> str:
+REMOVALS = {"remove_admin": None, "remove_admin_and_deactivate": "deactivate",
+            "remove_admin_and_delete": "delete"}
+
+
+def _describe(action: str, change: dict[str, Any], name: str) -> str:
+    who = f"{name} ({change['email']})"
+    if action in REMOVALS:
+        then = REMOVALS[action]
+        return f"remove {who}'s admin role" + (f" and {then} them" if then else "")
     keys = change.get("projects")
     scope = "all projects" if keys is None else ", ".join(keys)
-    return f"make {name} ({change['email']}) {Level.parse(change['level']).title} over {scope}"
+    return f"make {who} {Level.parse(change['level']).title} over {scope}"
+
+
+def _require_requester(who: Actor, target: User) -> None:
+    """Only an ASSISTANT asks (a SUPER acts directly), for a user in its scope."""
+    if who.acting_level is not Level.ASSISTANT:
+        raise PermissionDenied("Only an ASSISTANT asks for an admin change; a SUPER "
+                               "makes it directly, and other admins cannot.")
+    require_in_scope(who, [p.key for p in target.projects])
 
 
 @refusing("approval.request")
@@ -68,33 +91,56 @@ def request_admin_change(ctx: Context, *, actor: str, via: Via, email: str, leve
     hint = level_hint(ctx, email=email, level=level)
     with writing(ctx) as (session, now):
         requester, who = load_actor(session, actor)
-        if who.acting_level is not Level.ASSISTANT:
-            raise PermissionDenied("Only an ASSISTANT asks for an admin change; a SUPER "
-                                   "makes it directly, and other admins cannot.")
         user = find_user(session, email)
-        target = user_view(user)
-        if not who.scope.includes_user(target.projects):
-            raise PermissionDenied(f"{target.name} is outside your scope "
-                                   f"({who.scope.describe()}); you cannot ask for them.")
+        _require_requester(who, user)
+        require_project_keys(session, keys)
         rules = policy(session)
         threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
         needed = 2 if threshold is not None and hint.this_cycle > threshold else 1
-        change = {"email": target.email, "level": level.label, "projects": keys}
-        request = ApprovalRequest(action="set_admin", change=change, requested_by=requester.id,
-                                  requested_at=now, status="pending", approvals_needed=needed,
-                                  expires_at=now + timedelta(hours=rules.expiry_hours),
-                                  hint=hint.message)
-        session.add(request)
-        session.flush()
-        record(session, at=now, via=via, action="approval.request", actor=requester,
-               subject=user, before=None, reason=f"request {request.id}: {change}")
-        what = _describe(change, target.name)
-        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
-                now=now, payload=posts.approval_card(
-                    request.id, f"{who.name} ({requester.email})", what, hint.message,
-                    needed, request.expires_at))
-        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
-                                     f"{hint.message}")
+        change = {"email": user.email, "level": level.label, "projects": keys}
+        return _post_request(ctx, session, now, via, requester, who, user, "set_admin", change,
+                             needed, hint.message)
+
+
+@refusing("approval.request")
+def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
+                         then: str | None = None) -> Requested:
+    """An ASSISTANT asks for an admin role to be removed, alone or (`then` = "deactivate"
+    or "delete") in the one step of invariant 2 that also deactivates or deletes."""
+    action = {None: "remove_admin", "deactivate": "remove_admin_and_deactivate",
+              "delete": "remove_admin_and_delete"}.get(then)
+    if action is None:
+        raise InvalidInput("After removing the role, Rollcall can deactivate or delete.")
+    with writing(ctx) as (session, now):
+        requester, who = load_actor(session, actor)
+        user = find_user(session, email)
+        _require_requester(who, user)
+        if user.grant is None or user.grant.level is None:
+            raise InvalidInput(f"{user.first_name} {user.last_name} has no admin role to "
+                               "remove.")
+        return _post_request(ctx, session, now, via, requester, who, user, action,
+                             {"email": user.email}, 1, "Removing an admin role saves "
+                             "nothing this cycle; the next cycle no longer bills it.")
+
+
+def _post_request(ctx: Context, session: Session, now: datetime, via: Via, requester: User,
+                  who: Actor, user: User, action: str, change: dict[str, Any], needed: int,
+                  hint: str) -> Requested:
+    request = ApprovalRequest(action=action, change=change, requested_by=requester.id,
+                              requested_at=now, status="pending", approvals_needed=needed,
+                              expires_at=now + timedelta(hours=policy(session).expiry_hours),
+                              hint=hint)
+    session.add(request)
+    session.flush()
+    record(session, at=now, via=via, action="approval.request",
+           actor=requester, subject=user, before=None, reason=f"request {request.id}: {change}")
+    what = _describe(action, change, f"{user.first_name} {user.last_name}")
+    enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
+            now=now, payload=posts.approval_card(
+                request.id, f"{who.name} ({requester.email})", what, hint,
+                needed, request.expires_at))
+    return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
+                                 f"{hint}")
 
 
 @refusing("approval.approve")
@@ -116,7 +162,7 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
             card = posts.approval_card(
                 request.id, f"{requester.first_name} {requester.last_name} "
                 f"({requester.email})",
-                _describe(change, f"{target.first_name} {target.last_name}"),
+                _describe(request.action, change, f"{target.first_name} {target.last_name}"),
                 f"{request.hint or ''} Approved by {who.name} ({count} of "
                 f"{request.approvals_needed}).", request.approvals_needed, request.expires_at)
             enqueue(session, key=f"approval:{request.id}:partial:{count}", now=now,
@@ -149,6 +195,7 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
         request, approver, who = _open(session, now, actor, request_id)
         if isinstance(request, str):
             return request
+        _check_approver(session, who, request)  # deny needs the rights approve needs
         if not _decide(session, request, "denied", approver, now, reason=text):
             return "This request was already decided."
         _tell(ctx, session, request, now, f"Request #{request.id} denied by {who.name}: "
@@ -157,17 +204,25 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
 
 
 def _check_approver(session: Session, who: Actor, request: ApprovalRequest) -> None:
-    """The approver's scope must cover the change, as if they made it themselves."""
-    change = request.change
-    if request.action == "set_admin":
-        user = find_user(session, change["email"])
-        require_level_changer(who, user_view(user).scope, Scope.of(change.get("projects")),
-                              f"{user.first_name} {user.last_name}")
-    elif request.action == "create_user":
-        require_user_manager(who, change.get("projects") or [], change["email"])
+    """The approver must be allowed to make the change themselves: the user in their
+    scope, and their scope covering the grant's old and new scope. Deciding a request,
+    approve or deny, needs the same rights."""
+    change, action = request.change, request.action
+    if action == "create_user":
+        require_user_creator(who, change.get("projects") or [], change["email"])
+        return
+    user = repository.live_user_by_email_key(session, email_key(change["email"]))
+    projects = [p.key for p in user.projects] if user is not None else []
+    old = user_view(user).scope if user is not None else None
+    if action == "set_admin":
+        require_level_changer(who, projects, old, Scope.of(change.get("projects")),
+                              change["email"])
+    elif action in REMOVALS:
+        require_level_changer(who, projects, old, None, change["email"])
+        if REMOVALS[action]:
+            require_user_manager(who, projects)
     else:
-        user = find_user(session, change["email"])
-        require_user_manager(who, [p.key for p in user.projects], change["email"])
+        require_user_manager(who, projects)
 
 
 def _apply(ctx: Context, session: Session, now: datetime, approver: User, who: Actor,
@@ -181,6 +236,11 @@ def _apply(ctx: Context, session: Session, now: datetime, approver: User, who: A
         new = NewUser(**{**change, "projects": tuple(change.get("projects") or ())})
         user = create_in(session, now, approver, who, via, new, new_password_hash(ctx))
         return f"Created {user.first_name} {user.last_name} ({user.email}), active."
+    if action == "remove_admin":
+        return remove_admin_in(session, now, approver, who, via, change["email"]).message
+    if action in REMOVALS:
+        return change_status_in(session, now, approver, who, via, REMOVALS[action],
+                                change["email"], remove_admin=True).message
     return change_status_in(session, now, approver, who, via, "activate",
                             change["email"]).message
 
@@ -197,7 +257,7 @@ def request_seat(ctx: Context, *, actor: str, via: Via, new: NewUser | None = No
             raise PermissionDenied("Only an ASSISTANT asks for a seat; a SUPER adds users "
                                    "directly.")
         if new is not None:
-            require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+            require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
             if repository.live_user_by_email_key(session, email_key(new.email)):
                 raise InvalidInput(f"{new.email} is already a user.")
             action = "create_user"
@@ -208,7 +268,7 @@ def request_seat(ctx: Context, *, actor: str, via: Via, new: NewUser | None = No
             subject = None
         else:
             subject = find_user(session, email or "")
-            require_user_manager(who, [p.key for p in subject.projects], subject.email)
+            require_user_manager(who, [p.key for p in subject.projects])
             action, change = "activate_user", {"email": subject.email}
             what = f"activate {subject.first_name} {subject.last_name} ({subject.email})"
         request = ApprovalRequest(action=action, change=change, requested_by=requester.id,

@@ -10,12 +10,14 @@ from store.models import User
 
 
 def is_org_super(user: User) -> bool:
-    """Counts for invariant 1: active, assigned SUPER, scope all projects."""
+    """Counts for invariant 1: an active user who can act as SUPER over all projects now,
+    so assigned AND effective level both SUPER (a pending grant cannot act yet)."""
     grant = user.grant
     return (
         user.status == "active"
         and grant is not None
         and grant.level == "super"
+        and grant.effective_level == "super"
         and grant.all_projects
     )
 
@@ -23,8 +25,9 @@ def is_org_super(user: User) -> bool:
 def last_super_message(user: User, doing: str) -> str:
     return (
         f"{user.first_name} {user.last_name} is the last active SUPER admin over all "
-        f"projects, so Rollcall cannot {doing}. Make another active user a SUPER admin "
-        "over all projects first, then try again."
+        f"projects who can act now, so Rollcall cannot {doing}. Make another active user "
+        "a SUPER admin over all projects and have it applied first (their next login, or "
+        "`admins apply`), then try again."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,15 @@ from typing import Any
 from sqlalchemy import select
 
 from billing.model import Level, Status
-from bot.errors import PermissionDenied
-from bot.rules import Scope, require_level_changer, require_manager_level, require_viewer
+from bot.errors import ApprovalRequired
+from bot.rules import (
+    Scope,
+    may_change_admin_role,
+    require_in_scope,
+    require_level_changer,
+    require_manager_level,
+    require_viewer,
+)
 from bot.services.context import Context, find_user, load_actor, reading
 from bot.services.views import UserView, user_view
 from store import repository
@@ -85,8 +93,7 @@ def show_user(ctx: Context, *, actor: str, email: str) -> UserView:
         _, who = load_actor(session, actor)
         require_viewer(who)
         view = user_view(find_user(session, email))
-    if not who.scope.includes_user(view.projects):
-        raise PermissionDenied(f"{view.name} is outside your scope ({who.scope.describe()}).")
+    require_in_scope(who, view.projects)
     return view
 
 
@@ -123,10 +130,32 @@ def require_manager(ctx: Context, *, actor: str) -> None:
 def check_grant(
     ctx: Context, *, actor: str, level: Level, projects: Sequence[str] | None
 ) -> None:
-    """Refuse early when the actor could not give this admin role (only a SUPER, in scope)."""
+    """Refuse early when the actor could not give this admin role to a user being created
+    in `projects` (only a SUPER, with the user and the grant in its scope)."""
     with reading(ctx) as session:
         _, who = load_actor(session, actor)
-    require_level_changer(who, None, Scope.of(projects), "this user")
+    require_level_changer(who, projects or (), None, Scope.of(projects), "this user")
+
+
+def admin_role_right(ctx: Context, *, actor: str, email: str) -> bool | None:
+    """May the actor change this user's admin role: True, only by request (None, an
+    ASSISTANT), or not at all (False). Decides which buttons a refusal offers."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        view = user_view(find_user(session, email))
+    return may_change_admin_role(who, view.projects, view.scope, view.name)
+
+
+def check_admin_change(ctx: Context, *, actor: str, email: str, level: Level,
+                       projects: Sequence[str] | None) -> None:
+    """Refuse early (before a cost hint names the user) what `set_admin` would refuse for
+    the actor's rights: the user in scope, the old and new scope covered. An ASSISTANT
+    passes (its change becomes a request)."""
+    with reading(ctx) as session:
+        _, who = load_actor(session, actor)
+        view = user_view(find_user(session, email))
+    with suppress(ApprovalRequired):
+        require_level_changer(who, view.projects, view.scope, Scope.of(projects), view.name)
 
 
 def project_keys(ctx: Context) -> list[tuple[str, str]]:

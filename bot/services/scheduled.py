@@ -5,19 +5,22 @@ to the end of the cycle, and the next cycle bills the new level."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from billing.model import Level, Status
 from billing.wording import short_date
 from bot import posts
 from bot.errors import InvalidInput, NotFound, RollcallError
-from bot.rules import Scope, require_level_changer, require_viewer
+from bot.rules import Actor, Scope, require_level_changer, require_user_manager, require_viewer
 from bot.services import billing_store as bs
+from bot.services.admins import admin_keys, require_project_keys
 from bot.services.context import (
     Context,
     Via,
@@ -30,10 +33,11 @@ from bot.services.context import (
 )
 from bot.services.guards import is_org_super, keep_an_org_super, refuse_admin_removal_by_status
 from bot.services.views import user_view
-from bot.validation import clean_project_key
 from store import repository
-from store.models import AdminGrant, ScheduledChange, User
+from store.models import AdminGrant, Project, ScheduledChange, User
 from store.outbox import enqueue
+
+log = logging.getLogger("rollcall.scheduled")
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,21 @@ def _boundary(session: Session, now: datetime) -> tuple[datetime, str]:
 def schedule_change(ctx: Context, *, actor: str, via: Via, email: str, level: Level | None,
                     projects: Sequence[str] | None = None) -> Scheduled:
     """Schedule `email` to become `level` (None: to be deactivated) at the cycle's end.
-    A newer schedule for the same person replaces the older one."""
-    keys = None if projects is None else sorted({clean_project_key(k) for k in projects})
+    A newer schedule for the same person replaces the older one.
+
+    Everything that can be checked now is checked now, as if the change ran now (the
+    level, the projects, the actor's rights over the user), so a change that is accepted
+    names only real things; at the boundary it is checked again against that day's rules.
+    """
+    if level is Level.NONE:
+        raise InvalidInput("`none` is not an admin level; to take a role away, use "
+                           "`admins remove`.")
+    keys = None if level is None else admin_keys(level, projects)
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
         user = find_user(session, email)
         before = user_view(user)
-        require_level_changer(who, before.scope, Scope.of(keys) if level else None, before.name)
+        _check(session, who, user, level, keys)
         if before.status is Status.DEACTIVATED:
             raise InvalidInput(f"{before.name} is deactivated; nothing to schedule.")
         run_at, when = _boundary(session, now)
@@ -86,6 +98,20 @@ def schedule_change(ctx: Context, *, actor: str, via: Via, email: str, level: Le
         record(session, at=now, via=via, action="admin.schedule", actor=actor_user,
                subject=user, before=before, reason=f"{change.action} at {run_at.isoformat()}")
         return Scheduled(change.id, user.email, before.name, change.action, level, run_at, when)
+
+
+def _check(session: Session, who: Actor, user: User, level: Level | None,
+           keys: list[str] | None) -> dict[str, Project]:
+    """The rights a change needs, when scheduled and again when it runs: a level change is
+    an admin change (invariant 3, its projects real); a deactivation is managing a user
+    who holds no admin role (invariant 2)."""
+    view = user_view(user)
+    if level is None:
+        require_user_manager(who, view.projects)
+        refuse_admin_removal_by_status(user, "deactivate")
+        return {}
+    require_level_changer(who, view.projects, view.scope, Scope.of(keys), view.name)
+    return require_project_keys(session, keys)
 
 
 def list_scheduled(ctx: Context, *, actor: str) -> list[Scheduled]:
@@ -117,7 +143,10 @@ def cancel_scheduled(ctx: Context, *, actor: str, via: Via, change_id: int) -> s
             raise NotFound("That scheduled change is no longer waiting; nothing to cancel.")
         user = session.get(User, change.user_id)
         before = user_view(user)
-        require_level_changer(who, before.scope, None, before.name)
+        if change.action == "deactivate":
+            require_user_manager(who, before.projects)
+        else:
+            require_level_changer(who, before.projects, before.scope, None, before.name)
         change.status, change.outcome, change.done_at = "cancelled", f"by {actor}", now
         record(session, at=now, via=via, action="admin.schedule_cancel", actor=actor_user,
                subject=user, before=before, reason=str(change_id))
@@ -163,6 +192,12 @@ def apply_due(ctx: Context, session: Session, now: datetime) -> None:
             session.info.setdefault(RUN, []).append(f"scheduled:{change.id}")
         except RollcallError as exc:
             _fail(ctx, session, change, now, str(exc))
+        except OperationalError:
+            raise  # the database went away: nothing of this transaction holds
+        except Exception:  # a change that cannot run must never block every later write
+            log.exception("scheduled change %s failed", change.id)
+            _fail(ctx, session, change, now, "Rollcall could not run it (an internal "
+                  "error, logged for whoever runs Rollcall); schedule it again.")
 
 
 def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetime) -> None:
@@ -170,20 +205,19 @@ def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetim
     the requester must still be allowed and the invariants must still hold."""
     at = change.run_at
     user, requester = session.get(User, change.user_id), session.get(User, change.requested_by)
+    if user is None or requester is None:
+        raise NotFound("the user or the admin who scheduled it no longer exists.")
     before = user_view(user)
     _, who = load_actor(session, requester.email)  # NotFound once they are deleted
     was_super = is_org_super(user)
     if change.action == "deactivate":
-        require_level_changer(who, before.scope, None, before.name)
-        if user.grant is not None:
-            refuse_admin_removal_by_status(user, "deactivate")
+        _check(session, who, user, None, None)
         user.status = Status.DEACTIVATED.value
     else:
         level = Level.parse(change.level or "")
         keys = (change.projects or {}).get("keys")
+        rows = _check(session, who, user, level, keys)
         scope = Scope.of(keys)
-        require_level_changer(who, before.scope, scope, before.name)
-        rows = repository.projects_by_key(session, keys or ())
         if user.grant is None:
             user.grant = AdminGrant()
         user.grant.level = user.grant.effective_level = level.label  # at once, not pending

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from billing.model import Level, Status
 from bot.errors import ApprovalRequired, Conflict, LastSuperViolation, NotFound
-from bot.rules import Actor, require_user_manager
+from bot.rules import Actor, require_level_changer, require_user_creator, require_user_manager
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import (
     is_org_super,
@@ -69,7 +69,7 @@ def create_user(
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
         if new.active:
-            require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+            require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
             require_no_seat_approval(session, who, f"Creating {new.first_name} "
                                                    f"{new.last_name} as active")
         user = create_in(session, now, actor_user, who, via, new, password_hash)
@@ -91,7 +91,7 @@ def create_in(session: Session, now: datetime, actor_user: User, who: Actor, via
     missing = [k for k in new.projects if k not in rows]
     if missing:
         raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
-    require_user_manager(who, new.projects, f"{new.first_name} {new.last_name}")
+    require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
     existing = repository.live_user_by_email_key(session, email_key(new.email))
     if existing is not None:
         raise Conflict(
@@ -135,7 +135,7 @@ def _change_status(
         if action == "activate":
             user = find_user(session, email)
             if user.status != Status.ACTIVE.value:
-                require_user_manager(who, [p.key for p in user.projects], user.email)
+                require_user_manager(who, [p.key for p in user.projects])
                 require_no_seat_approval(session, who, f"Activating {user.first_name} "
                                                        f"{user.last_name}")
         return change_status_in(session, now, actor_user, who, via, action, email,
@@ -149,16 +149,19 @@ def change_status_in(session: Session, now: datetime, actor_user: User, who: Act
     sources, target = TRANSITIONS[action]
     user = find_user(session, email)
     before = user_view(user)
-    require_user_manager(who, before.projects, before.name)
+    require_user_manager(who, before.projects)
     if before.status not in sources:
         return Outcome(before, False, f"{before.name} is already {before.status.value}.")
     was_super = is_org_super(user)
     if user.grant is not None and target is not Status.ACTIVE:
-        if remove_admin or user.grant.level is None:
-            user.grant = None  # signing out for good ends any pending removal too
-        elif was_super and repository.count_org_supers(session) <= 1:
+        if was_super and repository.count_org_supers(session) <= 1:
             # invariant 1 before invariant 2, so the last SUPER hears the real reason
             raise LastSuperViolation(last_super_message(user, f"{action} them"))
+        if remove_admin and user.grant.level is not None:
+            # removing the role is an admin change: invariant 3 (an ASSISTANT must ask)
+            require_level_changer(who, before.projects, before.scope, None, before.name)
+        if remove_admin or user.grant.level is None:
+            user.grant = None  # signing out for good ends any pending removal too
         else:
             refuse_admin_removal_by_status(user, action)
     user.status = target.value

@@ -40,6 +40,14 @@ class UserView:
         return self.is_admin and self.level != self.effective_level
 
     @property
+    def acting_level(self) -> Level:
+        """What they can do now: the lower of assigned and effective, none unless active
+        (rules.Actor.acting_level, for a view)."""
+        if self.status is not Status.ACTIVE:
+            return Level.NONE
+        return min(self.level, self.effective_level)
+
+    @property
     def state(self) -> State:
         return State(self.status, self.level, self.effective_level)
 
@@ -59,6 +67,7 @@ class UserView:
             "level": self.level.label if self.level else None,
             "effective_level": self.effective_level.label if self.effective_level else None,
             "pending": self.pending,
+            "acts_as": self.acting_level.label if self.acting_level else None,
             "projects": self.scope.as_json(),
         }
 
