@@ -1,11 +1,17 @@
-"""Engines and sessions: URL normalisation, SQLite pragmas, Alembic upgrades."""
+"""Engines and sessions: URL normalisation, SQLite pragmas, Alembic upgrades.
+
+Database errors end up in logs (a listener's `log.exception`), so they must never carry
+what the statement carried: engines hide statement parameters, and PostgreSQL errors keep
+only their primary message (their DETAIL line repeats the offending key or the whole
+failing row, password hash included; code still finds it in `exc.orig.diag`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,12 +37,29 @@ def normalize_url(raw: str) -> URL:
 
 
 def make_engine(raw_url: str) -> Engine:
+    """The engine for a database URL; its errors and logs never show statement values."""
     url = normalize_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    event.listen(engine, "handle_error", _primary_message_only)
+    return engine
+
+
+def _primary_message_only(context: ExceptionContext) -> None:
+    """Cut a PostgreSQL error down to its primary message, in the driver's exception and
+    in SQLAlchemy's wrapper (built from it), before anything can log them."""
+    error = context.original_exception
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    full = str(error)
+    if not primary or full == primary:
+        return
+    error.args = (primary,)
+    wrapper = context.sqlalchemy_exception
+    if wrapper is not None and wrapper.args and isinstance(wrapper.args[0], str):
+        wrapper.args = (wrapper.args[0].replace(full, primary), *wrapper.args[1:])
 
 
 def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:

@@ -2,7 +2,8 @@
 
 Import columns: `email`, `first_name`, `last_name` (required), `projects` (keys separated
 by `;` or spaces) and `status` (`active` default, `pending` or `deactivated`) optional, so an export
-imports as it is. A dry run checks
+imports as it is. The export neutralises cells a spreadsheet would run as formulas and the
+import restores them (bot/csv_cells.py), so the round trip is exact. A dry run checks
 every row and reports each problem by its row number in the file (the header is row 1);
 a real import creates every row in one transaction, or nothing.
 """
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from billing.model import Status
+from bot.csv_cells import csv_text, restore
 from bot.errors import Conflict, InvalidInput, PermissionDenied
-from bot.rules import require_user_manager
+from bot.rules import require_user_creator
 from bot.services.context import Context, Via, load_actor, reading, record_each, refusing, writing
 from bot.services.users import new_password_hash, require_no_seat_approval
 from bot.services.views import UserView, user_view
@@ -84,16 +86,20 @@ def parse_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
 def _row(number: int, raw: dict[str | None, object]) -> Row:
     if raw.get(None):
         raise InvalidInput("it has more cells than the header has columns.")
-    status_text = str(raw.get("status") or "active").strip().lower()
+
+    def cell(column: str) -> str:  # as written before `export_csv` neutralised it
+        return restore(str(raw.get(column) or ""))
+
+    status_text = (cell("status") or "active").strip().lower()
     if status_text not in IMPORT_STATUSES:
         allowed = ", ".join(IMPORT_STATUSES)
         raise InvalidInput(f"status {status_text[:20]!r} is not one of {allowed}.")
-    projects = re.split(r"[;\s]+", str(raw.get("projects") or "").strip())
+    projects = re.split(r"[;\s]+", cell("projects").strip())
     return Row(
         number=number,
-        email=clean_email(str(raw.get("email") or "")),
-        first_name=clean_name(str(raw.get("first_name") or ""), "First name"),
-        last_name=clean_name(str(raw.get("last_name") or ""), "Last name"),
+        email=clean_email(cell("email")),
+        first_name=clean_name(cell("first_name"), "First name"),
+        last_name=clean_name(cell("last_name"), "Last name"),
         projects=tuple(sorted({clean_project_key(p) for p in projects if p})),
         status=Status(status_text),
     )
@@ -126,7 +132,7 @@ def _check_against_store(
         if unknown:
             problems.append((row.number, f"no project has the key {', '.join(unknown)}."))
         try:
-            require_user_manager(who, row.projects, f"{row.first_name} {row.last_name}")
+            require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
         except PermissionDenied as exc:
             problems.append((row.number, str(exc)))
     return problems
@@ -168,10 +174,8 @@ EXPORT_COLUMNS = ("email", "first_name", "last_name", "status", "projects")
 
 
 def export_csv(users: Sequence[UserView]) -> str:
-    """The import's own format, so an export can be imported elsewhere."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for u in users:
-        writer.writerow([u.email, u.first_name, u.last_name, u.status.value, ";".join(u.projects)])
-    return out.getvalue()
+    """The import's own format, so an export can be imported elsewhere; cells that a
+    spreadsheet would run as formulas get a leading `'`, which the import removes."""
+    return csv_text([EXPORT_COLUMNS, *(
+        (u.email, u.first_name, u.last_name, u.status.value, ";".join(u.projects))
+        for u in users)])
