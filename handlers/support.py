@@ -53,6 +53,8 @@ def profile_email(client: WebClient) -> Callable[[str], str | None]:
             user = client.users_info(user=slack_user_id)["user"]
         except SlackApiError:
             return None
+        if user.get("deleted") or user.get("is_bot") or user.get("is_stranger"):
+            return None  # a deactivated account, a bot or another org's user is nobody here
         return (user.get("profile") or {}).get("email")
 
     return lookup

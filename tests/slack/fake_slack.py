@@ -23,6 +23,8 @@ class Call:
 @dataclass
 class FakeSlack:
     users: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
+    # Slack user id -> extra fields of its user object (`deleted`, `is_bot`, `is_stranger`)
+    user_flags: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict[str, Any], int]]] = field(default_factory=dict)
@@ -89,7 +91,8 @@ class FakeSlack:
             email = self.users.get(params.get("user", ""))
             if email is None:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": {"id": params["user"], "profile": {"email": email}}}
+            return {"ok": True, "user": {"id": params["user"], "profile": {"email": email},
+                                         **self.user_flags.get(params["user"], {})}}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         if method == "conversations.open":

@@ -31,3 +31,15 @@ def test_a_mention_of_the_second_account_is_not_the_linked_user(org, slack, fake
     answer = reply(slack, fake, "/users", f"deactivate <@{TWIN}|lee>", SAM)
     assert "is not a Rollcall user" in answer["text"]
     assert reply(slack, fake, "/users", "list", SAM)["text"] == "Total Active Users: 3"
+
+
+def test_a_deleted_bot_or_external_account_is_never_matched_by_its_email(org, slack, fake):
+    """Slack Connect users of another organization, bots and deactivated Slack accounts
+    may show any email in their profile; none of them acts for the Rollcall user."""
+    for n, flags in enumerate(({"deleted": True}, {"is_bot": True}, {"is_stranger": True})):
+        account = f"U0ODD{n}"
+        fake.users[account] = "sam@example.com"  # Sam never used Slack: not linked yet
+        fake.user_flags[account] = flags
+        answer = reply(slack, fake, "/users", "deactivate lee@example.com", account)
+        assert "not a Rollcall user yet" in answer["text"], flags
+    assert reply(slack, fake, "/users", "list", SAM)["text"] == "Total Active Users: 3"
