@@ -3,26 +3,47 @@
 
 A plain WSGI callable, so gunicorn serves it in production and tests serve it on
 loopback with the standard library.
+
+Before anything parses a POST body: its size is capped (413 from Content-Length alone,
+unread, and never more than the cap + 1 bytes read), then its signature is checked on the
+raw bytes (bot/signing.py; 401). Only then is it decoded and parsed; a signed body that
+still cannot be parsed gets 400.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request import BoltRequest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import hooks
 from bot.bootstrap import bootstrap
-from bot.hooks import MAX_BODY, login_hook
+from bot.clock import SystemClock
 from bot.outbox import Pump
 from bot.services import Context
 from bot.settings import Settings, load_settings
+from bot.signing import verify
 
 StartResponse = Callable[..., Any]
+MAX_BODY = 1024 * 1024  # 1 MB: far above any Slack request
+_LENGTH = re.compile(r"[0-9]+")
+
+
+class Refusal(Exception):
+    """An HTTP error answered before the body is parsed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _reply(start: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
@@ -31,12 +52,55 @@ def _reply(start: StartResponse, status: str, body: dict[str, Any]) -> list[byte
     return [data]
 
 
-def _body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 else b""
+def _refuse(start: StartResponse, refusal: Refusal) -> list[bytes]:
+    status = HTTPStatus(refusal.status)
+    return _reply(start, f"{status.value} {status.phrase}", {"ok": False, "error": str(refusal)})
+
+
+def read_body(environ: dict[str, Any], cap: int) -> bytes:
+    """The request body, at most `cap` bytes: 413 from Content-Length alone (nothing is
+    read), 400 for a Content-Length that is not a number. Without one the body is empty,
+    unless the server says its input ends (gunicorn's chunked bodies): then at most
+    cap + 1 bytes are read."""
+    stream = environ.get("wsgi.input")
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    if not declared:
+        if stream is None or not environ.get("wsgi.input_terminated"):
+            return b""
+        body = stream.read(cap + 1)
+        if len(body) > cap:
+            raise Refusal(413, f"the body is over {cap} bytes")
+        return body
+    if not _LENGTH.fullmatch(declared):
+        raise Refusal(400, "the Content-Length header is not a number of bytes")
+    length = int(declared) if len(declared) <= 18 else cap + 1  # int() stops at 4300 digits
+    if length > cap:
+        raise Refusal(413, f"the body is over {cap} bytes")
+    body = stream.read(length) if length and stream is not None else b""
+    if len(body) != length:
+        raise Refusal(400, "the body is shorter than its Content-Length")
+    return body
+
+
+def _slack_request(environ: dict[str, Any], secret: str | None, cap: int) -> dict[str, Any]:
+    """The environ to hand Bolt once the body is within the cap, signed (401 if not) and
+    parsable as Bolt will parse it (400 if not); its input is the bytes already read.
+
+    The signature is checked against the wall clock (`SystemClock`), as Bolt checks it
+    again right after; in production that is Rollcall's clock too."""
+    body = read_body(environ, cap)
+    if verify(secret, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+              environ.get("HTTP_X_SLACK_SIGNATURE"), body, SystemClock()) is None:
+        raise Refusal(401, "invalid request")
+    environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    try:  # what Bolt's adapter does first: decode, parse, read the context's ids
+        request = BoltRequest(body=body.decode("utf-8"),
+                              headers=WsgiHttpRequest(environ).get_headers())
+    except (ValueError, TypeError, AttributeError, LookupError, RecursionError):
+        request = None
+    if request is None or not isinstance(request.body, dict):
+        raise Refusal(400, "the request body is malformed")
+    return environ
 
 
 def database_reachable(ctx: Context) -> bool:
@@ -60,16 +124,27 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     pump = Pump(ctx, client)  # sends what requests record (cards, warnings) after commit
     slack = SlackRequestHandler(build_app(ctx, settings, client, pump))
     secret = settings.rollcall_webhook_secret
+    slack_secret = settings.slack_signing_secret
 
     def app(environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
-            return slack(environ, start)
+            try:
+                checked = _slack_request(
+                    environ, slack_secret.get_secret_value() if slack_secret else None,
+                    MAX_BODY)
+            except Refusal as refusal:
+                return _refuse(start, refusal)
+            return slack(checked, start)
         if path == "/hooks/login" and method == "POST":
             headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
                        if k.startswith("HTTP_")}
-            status, body = login_hook(ctx, secret.get_secret_value() if secret else None,
-                                      headers, _body(environ))
+            try:
+                raw = read_body(environ, hooks.MAX_BODY)
+            except Refusal as refusal:
+                return _refuse(start, refusal)
+            status, body = hooks.login_hook(
+                ctx, secret.get_secret_value() if secret else None, headers, raw)
             if status == 200:
                 pump.kick()  # a first-login card may be waiting
             return _reply(start, f"{status} {HTTPStatus(status).phrase}", body)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,6 +39,17 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+def seal_key(settings: Settings) -> bytes:
+    """The key that seals private_metadata: derived from the signing secret (the bot token
+    in Socket Mode without one), so every process derives the same; random without
+    either, which only loses the notices of modals opened in another process."""
+    source = settings.slack_signing_secret or settings.slack_bot_token
+    if source is None or not source.get_secret_value():
+        return secrets.token_bytes(32)
+    return hmac.new(source.get_secret_value().encode(), b"rollcall: private_metadata seal",
+                    hashlib.sha256).digest()
+
+
 def build_app(ctx: Context, settings: Settings, client: WebClient | None = None,
               pump: Pump | None = None) -> App:
     """`pump` sends the posts listeners record; without one, the scheduler sends them."""
@@ -53,7 +67,7 @@ def build_app(ctx: Context, settings: Settings, client: WebClient | None = None,
         raise_error_for_unhandled_request=False,
         logger=log,
     )
-    deps = Deps(ctx=ctx, client=client, pump=pump)
+    deps = Deps(ctx=ctx, client=client, pump=pump, seal_key=seal_key(settings))
     for module in (commands, actions, modals, home):
         module.register(app, deps)
 

@@ -3,9 +3,12 @@ checked before the ack so problems come back inline (`response_action: errors`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App
 from slack_sdk.webhook import WebhookClient
@@ -26,12 +29,14 @@ from bot.services import billing as billing_service
 from bot.services.hints import level_hint
 from bot.services.queries import (
     acting_level,
+    check_admin_change,
     check_grant,
     project_keys,
     require_manager,
     show_user,
 )
 from bot.services.users import NewUser
+from bot.slack_text import mrkdwn
 from bot.validation import clean_email, clean_name
 from handlers import views
 from handlers.support import Deps, invoker, log
@@ -47,7 +52,7 @@ def open_new_user(deps: Deps, actor: str, trigger_id: str, email: str | None,
             f"cycle and {format_money(hint.next_cycle, hint.currency)} the next; a pending "
             "one costs nothing until activated.")
     deps.client.views_open(trigger_id=trigger_id, view=views.new_user(
-        project_keys(deps.ctx), email, {"r": response_url}, cost))
+        project_keys(deps.ctx), email, _sealed(deps, response_url), cost))
 
 
 def open_make_admin(deps: Deps, actor: str, trigger_id: str, email: str) -> None:
@@ -64,7 +69,7 @@ def open_billing_settings(deps: Deps, actor: str, trigger_id: str,
                           response_url: str | None) -> None:
     current = billing_service.current_settings(deps.ctx, actor=actor)
     deps.client.views_open(trigger_id=trigger_id, view=views.billing_settings(
-        current, {"r": response_url, "current": current}))
+        current, {**_sealed(deps, response_url), "current": current}))
 
 
 def open_deny_reason(deps: Deps, actor: str, trigger_id: str, request_id: int) -> None:
@@ -96,11 +101,42 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _notify(response_url: object, text: str) -> None:
+def _mac(key: bytes, url: str) -> str:
+    return hmac.new(key, url.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def _sealed(deps: Deps, response_url: str | None) -> dict[str, Any]:
+    """What a modal keeps of the command's response_url: the URL and its MAC, so a
+    submission can only name a URL Rollcall put there (never one a forged payload
+    chose). About 100 characters; Slack allows 3000."""
+    if not response_url:
+        return {}
+    return {"r": response_url, "mac": _mac(deps.seal_key, response_url)}
+
+
+def _response_url(deps: Deps, meta: dict[str, Any]) -> str | None:
+    """The sealed response_url of a submitted modal; None when there is none, or when its
+    MAC is missing or wrong (logged once, without the URL's secret path)."""
+    url, mac = meta.get("r"), meta.get("mac")
+    if url is None and mac is None:
+        return None  # opened without one (App Home)
+    if isinstance(url, str) and isinstance(mac, str) and hmac.compare_digest(
+            mac.encode("utf-8", "surrogatepass"), _mac(deps.seal_key, url).encode()):
+        return url
+    try:
+        host = urlsplit(url).hostname if isinstance(url, str) else type(url).__name__
+    except ValueError:
+        host = "?"
+    log.warning("a modal's private_metadata names a response_url Rollcall did not seal "
+                "(host %r); no notice sent", (host or "")[:100])
+    return None
+
+
+def _notify(response_url: str | None, text: str) -> None:
     """Tell the person in the channel where they started, once the modal closed."""
-    if isinstance(response_url, str) and response_url.startswith("http"):
+    if response_url is not None and response_url.startswith(("https://", "http://")):
         try:
-            WebhookClient(response_url).send(text=text, response_type="ephemeral")
+            WebhookClient(response_url).send(text=mrkdwn(text), response_type="ephemeral")
         except Exception:  # a lost notice must not undo the work
             log.exception("could not post to response_url")
 
@@ -146,7 +182,7 @@ def register(app: App, deps: Deps) -> None:
                 ack(response_action="errors", errors={"email": str(exc)})
                 return
             ack()
-            _notify(_metadata(view).get("r"), requested.message)
+            _notify(_response_url(deps, _metadata(view)), requested.message)
             if deps.pump is not None:
                 deps.pump.kick()
             return
@@ -165,7 +201,7 @@ def register(app: App, deps: Deps) -> None:
                                                  projects=projects or None).message
             except RollcallError as exc:
                 text += f" The admin role was not given: {exc}"
-        _notify(_metadata(view).get("r"), text)
+        _notify(_response_url(deps, _metadata(view)), text)
 
     @app.view("admin_make")
     def make_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -183,7 +219,8 @@ def register(app: App, deps: Deps) -> None:
                 if deps.pump is not None:
                     deps.pump.kick()
                 return
-            check_grant(deps.ctx, actor=actor, level=level, projects=projects)
+            check_admin_change(deps.ctx, actor=actor, email=str(meta.get("email")),
+                               level=level, projects=projects)
             hint = level_hint(deps.ctx, email=str(meta.get("email")), level=level)
         except (RollcallError, ValueError) as exc:
             ack(response_action="errors", errors={"admin_level": str(exc)})
@@ -247,7 +284,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors={next(iter(changed)): str(exc)})
             return
         ack()
-        _notify(meta.get("r"), text)
+        _notify(_response_url(deps, meta), text)
 
 
 def _settings_errors(values: dict[str, Any]) -> dict[str, str]:

@@ -348,3 +348,16 @@ class ApprovalPolicy(Base):
     seat_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     cost_threshold: Mapped[str | None] = mapped_column(String(24))  # None: off
     expiry_hours: Mapped[int] = mapped_column(Integer, default=24)
+
+
+class SeenSignature(Base):
+    """A signed webhook request already received (bot/services/replay.py). The primary key
+    refuses a replay inside the signature window, across every process sharing the
+    database; rows whose signed instant is long out of the window are deleted."""
+
+    __tablename__ = "seen_signatures"
+    __table_args__ = (Index("ix_seen_signatures_signed_at", "signed_at"),)
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)  # "v0=" + hex
+    signed_at: Mapped[datetime]  # the request's timestamp
+    received_at: Mapped[datetime]

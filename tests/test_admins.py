@@ -125,7 +125,7 @@ def test_a_pending_super_does_not_count_for_invariant_1(ctx):
                       lambda: services.remove_admin(ctx, actor=SAM, via=CLI, email=SAM),
                       lambda: services.deactivate_user(ctx, actor=SAM, via=CLI, email=SAM,
                                                        remove_admin=True)):
-        with pytest.raises(InvariantViolation, match="Sam Stone is the last .* who can act"):
+        with pytest.raises(InvariantViolation, match=r"Sam Stone is the last .* who can act"):
             step_down()
     assert store_state(ctx) == before
     services.login(ctx, via=CLI, email=LEE)  # Lee's grant applies: Lee can act now

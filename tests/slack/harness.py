@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import itertools
 import json
 import threading
@@ -14,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 SECRET = "test-signing-secret"
@@ -65,6 +66,31 @@ def post(url: str, body: str, content_type: str, *, timestamp: int | None = None
             return Reply(response.status, response.read().decode())
     except urllib.error.HTTPError as exc:
         return Reply(exc.code, exc.read().decode())
+
+
+def sign_bytes(body: bytes, timestamp: int | str, secret: str = SECRET) -> str:
+    """`sign` over raw bytes, for bodies that are not UTF-8."""
+    base = f"v0:{timestamp}:".encode() + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def raw_post(url: str, headers: list[tuple[str, str | bytes]], body: bytes = b"",
+             timeout: float = 5) -> Reply:
+    """POST exactly these header lines (no Content-Length unless given; str values go out
+    as latin-1, bytes as they are) and `body`, which may be shorter than declared."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    try:
+        conn.putrequest("POST", parts.path, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        if body:
+            conn.send(body)
+        response = conn.getresponse()
+        return Reply(response.status, response.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
 
 
 def get(url: str) -> Reply:

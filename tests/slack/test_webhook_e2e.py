@@ -20,7 +20,7 @@ from tests.conftest import CHEAP_HASHER
 from tests.fakes import FixedClock
 from tests.helpers import audit, store_state
 from tests.slack.conftest import SAM
-from tests.slack.harness import SlackSide, serve
+from tests.slack.harness import SlackSide, raw_post, serve
 
 HOOK_SECRET = "hook-secret"
 
@@ -123,3 +123,84 @@ def test_without_a_secret_every_call_is_refused(org, settings, fake):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def lee_admin(ctx):
+    return next(a for a in services.list_admins(ctx) if a.email == "lee@example.com")
+
+
+def test_a_replayed_login_is_refused_and_changes_nothing(org, hook):
+    """The same signed request twice inside the 5-minute window: the second is refused,
+    even after a new level was assigned that a real login would apply."""
+    services.set_admin(org, actor="sam@example.com", via=Via.CLI, email="lee@example.com",
+                       level=Level.VIEW_ONLY)
+    ts = int(org.clock.now().timestamp())
+    assert call(hook, {"email": "lee@example.com"}, ts=ts)[0] == 200
+    services.set_admin(org, actor="sam@example.com", via=Via.CLI, email="lee@example.com",
+                       level=Level.SUPER)
+    before, events = store_state(org), len(audit(org))
+    org.clock.advance(seconds=30)
+    status, body = call(hook, {"email": "lee@example.com"}, ts=ts)
+    assert status == 401 and "already received" in body["error"]
+    assert store_state(org) == before and len(audit(org)) == events
+    assert lee_admin(org).effective_level is Level.VIEW_ONLY and lee_admin(org).pending
+    # a fresh signature (a real login) still works
+    assert call(hook, {"email": "lee@example.com"}, ts=ts + 30)[0] == 200
+    assert lee_admin(org).effective_level is Level.SUPER
+
+
+def test_a_replay_to_another_web_process_is_refused(org, hook, settings):
+    """Two web processes share the database: what one received, the other refuses."""
+    services.set_admin(org, actor="sam@example.com", via=Via.CLI, email="lee@example.com",
+                       level=Level.VIEW_ONLY)
+    other_settings = settings.model_copy(
+        update={"rollcall_webhook_secret": SecretStr(HOOK_SECRET)})
+    other = bootstrap(other_settings, clock=FixedClock(org.clock.now()), hasher=CHEAP_HASHER)
+    url, server = serve(create_app(other_settings, context=other))
+    try:
+        ts = int(org.clock.now().timestamp())
+        assert call(hook, {"email": "lee@example.com"}, ts=ts)[0] == 200
+        services.set_admin(org, actor="sam@example.com", via=Via.CLI,
+                           email="lee@example.com", level=Level.SUPER)
+        before = store_state(org)
+        status, body = call(url + "/hooks/login", {"email": "lee@example.com"}, ts=ts)
+        assert status == 401 and "already received" in body["error"]
+        assert store_state(org) == before
+    finally:
+        server.shutdown()
+        server.server_close()
+        other.uow.engine.dispose()
+
+
+@pytest.mark.parametrize("raw", [b'{"email": "lee@example.com\xff"}', b"\xff\xfe",
+                                 b"[" * 9_000, b'{"email":' * 1_000],  # under the cap
+                         ids=["invalid utf-8 in json", "not utf-8", "nested list",
+                              "nested object"])
+def test_a_signed_but_malformed_body_gets_400(org, hook, raw):
+    before = store_state(org)
+    code, body = call(hook, None, raw=raw, ts=int(org.clock.now().timestamp()))
+    assert code == 400 and body["ok"] is False and body["error"]
+    assert store_state(org) == before
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("X-Rollcall-Signature", "v0=" + "é" * 64),  # latin-1 on the wire
+    ("X-Rollcall-Signature", b"v0=\xe2\x82\xac" + b"0" * 61),  # UTF-8 on the wire
+    ("X-Rollcall-Request-Timestamp", "9" * 5000),  # more digits than int() takes
+    ("X-Rollcall-Request-Timestamp", "1739145600²"),  # a digit to str.isdigit, not to int
+], ids=["latin-1 signature", "utf-8 signature", "5000-digit timestamp", "superscript digit"])
+def test_a_malformed_signature_header_is_a_bad_signature(org, hook, header, value):
+    services.set_admin(org, actor="sam@example.com", via=Via.CLI, email="lee@example.com",
+                       level=Level.VIEW_ONLY)
+    before = store_state(org)
+    body = json.dumps({"email": "lee@example.com"}).encode()
+    ts = str(int(org.clock.now().timestamp()))
+    if header.endswith("Timestamp"):  # signed with the malformed timestamp itself
+        ts = value
+    good = "v0=" + hmac.new(HOOK_SECRET.encode(), f"v0:{ts}:".encode() + body,
+                            hashlib.sha256).hexdigest()
+    sent = {"Content-Type": "application/json", "Content-Length": str(len(body)),
+            "X-Rollcall-Request-Timestamp": ts, "X-Rollcall-Signature": good, header: value}
+    answer = raw_post(hook, list(sent.items()), body)
+    assert answer.status == 401 and answer.json()["ok"] is False
+    assert store_state(org) == before
