@@ -134,6 +134,16 @@ def require_level_changer(actor: Actor, user_projects: Iterable[str], old: Scope
             )
 
 
+def require_super(actor: Actor, what: str) -> None:
+    """What only a SUPER does in person, never by request: apply a pending change now,
+    schedule a change for the cycle end (a request carries no schedule)."""
+    if actor.acting_level < Level.SUPER:
+        raise PermissionDenied(
+            f"Only a SUPER admin can {what}, and {actor.name} is {_level_words(actor)}. "
+            "Ask a SUPER admin."
+        )
+
+
 def may_change_admin_role(actor: Actor, user_projects: Iterable[str], old: Scope | None,
                           who: str) -> bool | None:
     """True when the actor may change this admin role, None when only by request (an

@@ -146,9 +146,15 @@ def register(app: App, deps: Deps) -> None:
     def confirm(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             email, level, projects = _admin_change(body)
-            outcome = services.set_admin(deps.ctx, actor=_clicker(deps, body), via=SLACK,
-                                         email=email, level=level, projects=projects)
-            respond(replace_original=True, **blocks.message(outcome.message))
+            actor = _clicker(deps, body)
+            try:
+                text = services.set_admin(deps.ctx, actor=actor, via=SLACK, email=email,
+                                          level=level, projects=projects).message
+            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
+                text = approvals.request_admin_change(deps.ctx, actor=actor, via=SLACK,
+                                                      email=email, level=level,
+                                                      projects=projects).message
+            respond(replace_original=True, **blocks.message(text))
 
     def schedule(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):

@@ -39,7 +39,7 @@ from bot.services.users import NewUser
 from bot.slack_text import mrkdwn
 from bot.validation import clean_email, clean_name
 from handlers import views
-from handlers.support import Deps, invoker, log
+from handlers.support import Deps, Refused, invoker, log
 
 SLACK = Via.SLACK
 
@@ -73,7 +73,11 @@ def open_billing_settings(deps: Deps, actor: str, trigger_id: str,
 
 
 def open_deny_reason(deps: Deps, actor: str, trigger_id: str, request_id: int) -> None:
-    """Deny asks for a reason first; the decision is taken when the form is sent."""
+    """Deny asks for a reason first, only of someone who may decide the request; the
+    decision is taken (and checked again) when the form is sent."""
+    note = approvals.check_decider(deps.ctx, actor=actor, request_id=request_id)
+    if note is not None:  # already decided or expired: nothing to ask
+        raise InvalidInput(note)
     deps.client.views_open(trigger_id=trigger_id, view=views.deny_reason(request_id))
 
 
@@ -141,6 +145,14 @@ def _notify(response_url: str | None, text: str) -> None:
             log.exception("could not post to response_url")
 
 
+def _submitter(deps: Deps, body: dict[str, Any]) -> str:
+    """Who sent the form; someone Rollcall does not know hears why, inline."""
+    try:
+        return invoker(deps, (body.get("user") or {}).get("id"))
+    except Refused as exc:
+        raise PermissionDenied(str(exc)) from None
+
+
 def register(app: App, deps: Deps) -> None:
     @app.view("user_new")
     def new_user(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -161,7 +173,7 @@ def register(app: App, deps: Deps) -> None:
         projects = [p for p in values.get("projects") or [] if isinstance(p, str)]
         active = "active" in (values.get("options") or [])
         try:
-            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            actor = _submitter(deps, body)
             if level is not Level.NONE:
                 check_grant(deps.ctx, actor=actor, level=level, projects=projects or None)
         except RollcallError as exc:
@@ -207,7 +219,7 @@ def register(app: App, deps: Deps) -> None:
     def make_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values, meta = _values(view), _metadata(view)
         try:
-            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            actor = _submitter(deps, body)
             level = Level.parse(values.get("admin_level") or "view-only")
             projects = [p for p in values.get("projects") or [] if isinstance(p, str)] or None
             if acting_level(deps.ctx, actor=actor) is Level.ASSISTANT:
@@ -232,12 +244,16 @@ def register(app: App, deps: Deps) -> None:
     def confirm_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         change = _metadata(view)
         try:
-            actor = invoker(deps, (body.get("user") or {}).get("id"))
-            outcome = services.set_admin(deps.ctx, actor=actor, via=SLACK,
-                                         email=str(change.get("email")),
-                                         level=Level.parse(str(change.get("level"))),
-                                         projects=change.get("projects"))
-            text = outcome.message
+            actor = _submitter(deps, body)
+            email, level = str(change.get("email")), Level.parse(str(change.get("level")))
+            projects = change.get("projects")
+            try:
+                text = services.set_admin(deps.ctx, actor=actor, via=SLACK, email=email,
+                                          level=level, projects=projects).message
+            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
+                text = approvals.request_admin_change(deps.ctx, actor=actor, via=SLACK,
+                                                      email=email, level=level,
+                                                      projects=projects).message
         except (RollcallError, ValueError) as exc:
             text = str(exc)
         ack(response_action="update", view=views.done("Make admin", text))
@@ -246,7 +262,7 @@ def register(app: App, deps: Deps) -> None:
     def deny_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = _metadata(view)
         try:
-            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            actor = _submitter(deps, body)
             text = approvals.deny(deps.ctx, actor=actor, via=SLACK,
                                   request_id=int(meta.get("request", 0)),
                                   reason=str(_values(view).get("reason") or ""))
@@ -273,7 +289,7 @@ def register(app: App, deps: Deps) -> None:
                   for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY)
                   if f"{level.label.replace('-', '_')}_price" in changed}
         try:
-            actor = invoker(deps, (body.get("user") or {}).get("id"))
+            actor = _submitter(deps, body)
             text = billing_service.configure_billing(
                 deps.ctx, actor=actor, via=SLACK, timezone=changed.get("timezone"),
                 cycle=changed.get("cycle"),

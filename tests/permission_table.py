@@ -9,6 +9,7 @@ Six actors, all members of project `alpha`; a target is "in" (a member of alpha)
 | see users, admins, invoices in scope | yes | yes | yes |
 | create, activate, deactivate, delete users in scope | no | yes | yes |
 | change another admin's level or scope | no | request | yes, within own scope |
+| apply a pending change now, schedule one for the cycle end | no | no | yes, within own scope |
 | approve requests | no | no | yes, in scope, never own |
 | billing settings, approval policy, projects | no | no | SUPER over all projects |
 """
@@ -23,6 +24,9 @@ class Kind(StrEnum):
     SEE = "see"
     MANAGE = "manage"  # create, activate, deactivate, delete
     ADMIN = "admin"  # change an admin level or scope (removing a role included)
+    # only a SUPER, in person: "A SUPER can also apply a pending change at once"; a
+    # request carries no schedule, so an ASSISTANT cannot ask for one at the cycle end
+    SUPER_ONLY = "super-only"
     APPROVE = "approve"
     ORG = "org"  # organisation-wide settings
 
@@ -70,6 +74,6 @@ def expected(actor: Who, kind: Kind, target_in: bool, *, slack: bool) -> Outcome
         if level == "assistant" and in_scope:
             return Outcome.REQUEST if slack else Outcome.REFUSED
         allowed = level == "super"
-    else:  # APPROVE
+    else:  # APPROVE, SUPER_ONLY
         allowed = level == "super"
     return Outcome.OK if allowed and in_scope else Outcome.REFUSED

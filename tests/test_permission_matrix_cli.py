@@ -166,12 +166,12 @@ ACTIONS = [
     # given a role inside it (finding 3 of the security review)
     Action("admins set", ADMIN, lambda a, w: [
         "admins", "set", target("active", w), "view-only", "--projects", "alpha"], _granted),
-    Action("admins set --at-cycle-end", ADMIN, lambda a, w: [
+    Action("admins set --at-cycle-end", Kind.SUPER_ONLY, lambda a, w: [
         "admins", "set", target("active", w), "view-only", "--projects", "alpha",
         "--at-cycle-end"], None),
     Action("admins remove", ADMIN, lambda a, w: [
         "admins", "remove", target("admin", w)], _removed),
-    Action("admins apply", ADMIN, lambda a, w: [
+    Action("admins apply", Kind.SUPER_ONLY, lambda a, w: [
         "admins", "apply", target("unapplied", w)], _applied),
     Action("projects add", ORG, lambda a, w: ["projects", "add", "gamma", "Gamma"], None),
     Action("billing configure", ORG, lambda a, w: ["billing", "configure", "--currency",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from billing.model import Level, Status
 from bot import posts
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from bot.rules import Actor, Scope, require_in_scope, require_level_changer
+from bot.rules import Actor, Scope, require_in_scope, require_level_changer, require_super
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
 from bot.services.views import Outcome, user_view
@@ -146,6 +146,7 @@ def apply_now(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
         actor_user, who = load_actor(session, actor)
         user = find_user(session, email)
         before = user_view(user)
+        require_super(who, "apply a pending admin change at once")
         if before.scope is None:
             require_in_scope(who, before.projects)
             raise InvalidInput(f"{before.name} is not an admin; nothing to apply.")

@@ -61,8 +61,10 @@ def policy(session: Session) -> ApprovalPolicy:
         id=1, seat_approval=False, cost_threshold=None, expiry_hours=24)
 
 
-REMOVALS = {"remove_admin": None, "remove_admin_and_deactivate": "deactivate",
-            "remove_admin_and_delete": "delete"}
+# request actions that remove an admin role, and what follows in the same step
+# (approval_requests.action is at most 20 characters)
+REMOVALS = {"remove_admin": None, "remove_deactivate": "deactivate",
+            "remove_delete": "delete"}
 
 
 def _describe(action: str, change: dict[str, Any], name: str) -> str:
@@ -107,8 +109,8 @@ def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
                          then: str | None = None) -> Requested:
     """An ASSISTANT asks for an admin role to be removed, alone or (`then` = "deactivate"
     or "delete") in the one step of invariant 2 that also deactivates or deletes."""
-    action = {None: "remove_admin", "deactivate": "remove_admin_and_deactivate",
-              "delete": "remove_admin_and_delete"}.get(then)
+    action = {None: "remove_admin", "deactivate": "remove_deactivate",
+              "delete": "remove_delete"}.get(then)
     if action is None:
         raise InvalidInput("After removing the role, Rollcall can deactivate or delete.")
     with writing(ctx) as (session, now):
@@ -201,6 +203,19 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
         _tell(ctx, session, request, now, f"Request #{request.id} denied by {who.name}: "
                                           f"{text}")
         return f"Denied request #{request.id}."
+
+
+def check_decider(ctx: Context, *, actor: str, request_id: int) -> str | None:
+    """Refuse early (before the Deny form opens) whoever could not decide this request;
+    a sentence instead when it is no longer pending."""
+    from bot.services.context import reading
+
+    with reading(ctx) as session:
+        request, _, who = _open(session, ctx.clock.now(), actor, request_id)
+        if isinstance(request, str):
+            return request
+        _check_approver(session, who, request)
+    return None
 
 
 def _check_approver(session: Session, who: Actor, request: ApprovalRequest) -> None:

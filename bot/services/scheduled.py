@@ -18,7 +18,14 @@ from billing.model import Level, Status
 from billing.wording import short_date
 from bot import posts
 from bot.errors import InvalidInput, NotFound, RollcallError
-from bot.rules import Actor, Scope, require_level_changer, require_user_manager, require_viewer
+from bot.rules import (
+    Actor,
+    Scope,
+    require_level_changer,
+    require_super,
+    require_user_manager,
+    require_viewer,
+)
 from bot.services import billing_store as bs
 from bot.services.admins import admin_keys, require_project_keys
 from bot.services.context import (
@@ -106,6 +113,8 @@ def _check(session: Session, who: Actor, user: User, level: Level | None,
     an admin change (invariant 3, its projects real); a deactivation is managing a user
     who holds no admin role (invariant 2)."""
     view = user_view(user)
+    require_super(who, "schedule a change for the cycle end (an ASSISTANT asks for the "
+                       "change itself, with `/admins set`)")
     if level is None:
         require_user_manager(who, view.projects)
         refuse_admin_removal_by_status(user, "deactivate")
