@@ -105,8 +105,10 @@ def test_admins_set_shows_the_cost_hint_and_commits_only_on_confirm(org, slack, 
     assert "lee@example.com: " not in reply(slack, fake, "/admins", "list")["text"]
     listing = reply(slack, fake, "/admins", "list")
     assert "lee@example.com" not in str(listing["blocks"])
-    _, key = slack.click(PAT, "admin_set_confirm", confirm["value"])  # an assistant clicks
-    assert "Only a SUPER" in fake.wait_for("response", key)[0].params["text"]
+    _, key = slack.click(PAT, "admin_set_confirm", confirm["value"])  # an assistant clicks:
+    assert "Request #1 sent to the approvers" in (  # their admin change is a request
+        fake.wait_for("response", key)[0].params["text"])
+    assert "lee@example.com" not in str(reply(slack, fake, "/admins", "list")["blocks"])
     _, key = slack.click(SAM, "admin_set_confirm", confirm["value"])
     assert "now SUPER" in fake.wait_for("response", key)[0].params["text"]
     assert "lee@example.com" in str(reply(slack, fake, "/admins", "list")["blocks"])
