@@ -182,7 +182,6 @@ class Fake:
 
 
 def build_db(path: Path) -> dict:
-    from argon2 import PasswordHasher, profiles
     from sqlalchemy import func, insert, select
 
     from bot.bootstrap import bootstrap, upgrade_schema
@@ -191,8 +190,7 @@ def build_db(path: Path) -> dict:
     from store.models import AuditEvent, User
 
     t0 = time.perf_counter()
-    ctx = bootstrap(Settings(database_url=f"sqlite:///{path}"),
-                    hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    ctx = bootstrap(Settings(database_url=f"sqlite:///{path}"))
     upgrade_schema(ctx)
     init_organization(ctx, org_name="Bench Org", admin_email=ADMIN, admin_first_name="Sam",
                       admin_last_name="Super", admin_slack_user_id=SLACK_USER)

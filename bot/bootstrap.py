@@ -1,11 +1,10 @@
 """The composition root: builds the engine, the unit of work and the services' context
-once, from settings. Tests pass their own clock and a cheap hasher."""
+once, from settings. Tests pass their own clock."""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-
 from bot.clock import Clock, SystemClock
+from bot.passwords import RandomSecretHasher
 from bot.services.context import Channels, Context, Hasher
 from bot.settings import Settings, load_settings
 from store import db
@@ -23,7 +22,7 @@ def bootstrap(
     return Context(
         uow=UnitOfWork(engine),
         clock=clock or SystemClock(),
-        hasher=hasher or PasswordHasher(),  # argon2id, RFC 9106 low-memory profile
+        hasher=hasher or RandomSecretHasher(),  # random secrets: SHA-256 (bot/passwords.py)
         channels=Channels(billing=settings.rollcall_billing_channel,
                           approvals=settings.rollcall_approvals_channel),
     )

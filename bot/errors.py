@@ -18,6 +18,10 @@ class Conflict(RollcallError):
     """The request collides with existing data, e.g. an email already in use."""
 
 
+class AlreadyImported(Conflict):
+    """The same file (by its source key) was imported before: nothing is imported twice."""
+
+
 class PermissionDenied(RollcallError):
     """The actor's admin level or scope does not allow the action."""
 

@@ -15,6 +15,8 @@ PROJECT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 def _has_control(text: str) -> bool:
+    if text.isprintable():  # none of Cc, Cf, Zl, Zp (the common case, in C)
+        return False
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
 
 

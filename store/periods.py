@@ -20,7 +20,7 @@ and the scheduler's daily integrity check).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -114,11 +114,16 @@ def record_state(session: Session, user_id: int, at: datetime, state: StateKey) 
                                      level=level, effective=effective))
 
 
-def periods_from_audit(user_id: int | None = None) -> Select:
-    """SELECT of every period (of one user), computed from `audit_events` alone: (user_id,
-    start, stop, status, level, effective). The fold of `record_state`, by three windows."""
+def periods_from_audit(user_id: int | None = None,
+                       users: tuple[int, int] | None = None) -> Select:
+    """SELECT of every period (of one user, or of the users with ids in `[low, high)`),
+    computed from `audit_events` alone: (user_id, start, stop, status, level, effective).
+    The fold of `record_state`, by three windows (each partitioned by user, so ranges of
+    users fold independently)."""
     e = AuditEvent
-    mine = () if user_id is None else (e.subject_user_id == user_id,)
+    mine: tuple = () if user_id is None else (e.subject_user_id == user_id,)
+    if users is not None:
+        mine = (e.subject_user_id >= users[0], e.subject_user_id < users[1])
     ranked = select(
         e.subject_user_id.label("uid"), e.at.label("at"), e.status_after.label("status"),
         e.level_after.label("level"), e.effective_after.label("effective"),
@@ -149,27 +154,56 @@ def periods_from_audit(user_id: int | None = None) -> Select:
                   stop.label("stop"), changes.c.status, changes.c.level, changes.c.effective)
 
 
-def rebuild(session: Session, user_id: int | None = None) -> int:
-    """Replace every period (of one user) by the fold of the audit; returns how many."""
+USERS_PER_STEP = 10_000  # a step of the whole-table rebuild and check (their progress)
+Progress = Callable[[int, int], None]  # (steps done, steps)
+
+
+def user_ranges(session: Session) -> list[tuple[int, int]]:
+    """`[low, high)` ranges of user ids covering every user, USERS_PER_STEP ids each."""
+    top = session.scalar(select(func.max(User.id))) or 0
+    return [(low, low + USERS_PER_STEP) for low in range(0, top + 1, USERS_PER_STEP)]
+
+
+def rebuild(session: Session, user_id: int | None = None,
+            progress: Progress | None = None) -> int:
+    """Replace every period (of one user) by the fold of the audit; returns how many. The
+    whole table goes a range of users at a time, each step told to `progress`."""
     p = StatePeriod
-    mine = () if user_id is None else (p.user_id == user_id,)
-    session.execute(delete(p).where(*mine))
     columns = ["user_id", "start", "stop", "status", "level", "effective"]
-    session.execute(insert(p).from_select(columns, periods_from_audit(user_id)))
-    return session.scalar(select(func.count()).select_from(p).where(*mine)) or 0
+    if user_id is not None:
+        session.execute(delete(p).where(p.user_id == user_id))
+        session.execute(insert(p).from_select(columns, periods_from_audit(user_id)))
+        return session.scalar(select(func.count()).select_from(p)
+                              .where(p.user_id == user_id)) or 0
+    session.execute(delete(p))
+    ranges = user_ranges(session)
+    for done, users in enumerate(ranges, 1):
+        session.execute(insert(p).from_select(columns, periods_from_audit(users=users)))
+        if progress is not None:
+            progress(done, len(ranges))
+    return session.scalar(select(func.count()).select_from(p)) or 0
 
 
-def differences(session: Session, limit: int = 20) -> list[tuple]:
+def differences(session: Session, limit: int = 20,
+                progress: Progress | None = None) -> list[tuple]:
     """Periods that the audit's fold and the stored table disagree on (at most `limit`):
-    (side, user_id, start, stop, status, level, effective), side `audit` or `stored`."""
+    (side, user_id, start, stop, status, level, effective), side `audit` or `stored`.
+    Compared a range of users at a time, each step told to `progress`."""
     p = StatePeriod
-    stored = select(p.user_id, p.start, p.stop, p.status, p.level, p.effective)
-    folded = periods_from_audit()
-    out = []
-    for side, first, second in (("audit", folded, stored), ("stored", stored, folded)):
-        query = first.except_(second).subquery("d")
-        rows = session.execute(select(literal(side), query).limit(limit)).all()
-        out.extend(tuple(r) for r in rows)
+    out: list[tuple] = []
+    ranges = user_ranges(session)
+    for done, (low, high) in enumerate(ranges, 1):
+        stored = select(p.user_id, p.start, p.stop, p.status, p.level, p.effective).where(
+            p.user_id >= low, p.user_id < high)
+        folded = periods_from_audit(users=(low, high))
+        for side, first, second in (("audit", folded, stored), ("stored", stored, folded)):
+            query = first.except_(second).subquery("d")
+            rows = session.execute(select(literal(side), query).limit(limit)).all()
+            out.extend(tuple(r) for r in rows)
+        if progress is not None:
+            progress(done, len(ranges))
+        if len(out) >= limit:
+            break
     return out[:limit]
 
 

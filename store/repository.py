@@ -18,6 +18,14 @@ def live_user_by_email_key(session: Session, key: str) -> User | None:
     return session.scalar(select(User).where(User.email_key == key, User.status != "deleted"))
 
 
+def live_email_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of these email keys a live user has (one query; callers batch the keys)."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(User.email_key).where(
+        User.email_key.in_(set(keys)), User.status != "deleted")))
+
+
 def live_user_by_slack_id(session: Session, slack_user_id: str) -> User | None:
     return session.scalar(
         select(User).where(User.slack_user_id == slack_user_id, User.status != "deleted")

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import bootstrap, upgrade_schema
 from bot.cli import main
+from bot.passwords import RandomSecretHasher
 from bot.services import Context
 from bot.settings import Settings
 from tests.fakes import FixedClock
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
-CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)  # still argon2id
+HASHER = RandomSecretHasher()  # the production hasher: fast by design
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,7 +74,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def empty_ctx(database_url: str, clock: FixedClock) -> Iterator[Context]:
     """A migrated database with no organization yet."""
-    ctx = bootstrap(Settings(database_url=database_url), clock=clock, hasher=CHEAP_HASHER)
+    ctx = bootstrap(Settings(database_url=database_url), clock=clock, hasher=HASHER)
     upgrade_schema(ctx)
     yield ctx
     ctx.uow.engine.dispose()

@@ -19,7 +19,7 @@ from bot.services import Via
 from bot.services import billing as billing_service
 from bot.settings import Settings
 from store.models import Invoice
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 
 SAM = "sam@example.com"
@@ -82,7 +82,7 @@ def test_two_closers_at_once_make_one_invoice_per_cycle(priced, clock, database_
     results = []
 
     def closer():
-        side = bootstrap(Settings(database_url=database_url), clock=clock, hasher=CHEAP_HASHER)
+        side = bootstrap(Settings(database_url=database_url), clock=clock, hasher=HASHER)
         results.append(billing_service.close_due_cycles(side, via=Via.SCHEDULER))
         side.uow.engine.dispose()
 
@@ -197,7 +197,7 @@ def test_two_closers_in_two_processes(priced, clock, database_url):
     """Same as above through independent contexts built from settings (like two clocks)."""
     clock.set("2025-03-02T00:00:00Z")
     a = bootstrap(Settings(database_url=database_url), clock=FixedClock(clock.now()),
-                  hasher=CHEAP_HASHER)
+                  hasher=HASHER)
     assert len(billing_service.close_due_cycles(a, via=Via.SCHEDULER)) == 1
     assert billing_service.close_due_cycles(priced, via=Via.SCHEDULER) == []
     a.uow.engine.dispose()

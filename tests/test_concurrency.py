@@ -21,7 +21,7 @@ from bot.errors import InvariantViolation, PermissionDenied
 from bot.services import Context, Via
 from bot.settings import Settings
 from store.uow import Work
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 
 SAM, LEE = "sam@example.com", "lee@example.com"
@@ -51,7 +51,7 @@ def race(database_url: str, pairs: list[tuple[str, str]]) -> list[object]:
     def demote(i: int) -> None:
         actor, target = pairs[i]
         side = bootstrap(Settings(database_url=database_url), clock=FixedClock(NOW),
-                         hasher=CHEAP_HASHER)
+                         hasher=HASHER)
         hold_commits_until_both_arrive(side.uow.engine, barrier)
         try:
             results[i] = services.set_admin(side, actor=actor, via=Via.CLI, email=target,
@@ -100,7 +100,7 @@ def test_without_the_writers_lock_the_race_breaks_invariant_1(postgres_url, monk
     PostgreSQL only: SQLite refuses the second writer outright (SQLITE_BUSY) instead.
     """
     ctx = bootstrap(Settings(database_url=postgres_url), clock=FixedClock(NOW),
-                    hasher=CHEAP_HASHER)
+                    hasher=HASHER)
     upgrade_schema(ctx)
     services.init_organization(ctx, org_name="Acme", admin_email=SAM,
                                admin_first_name="Sam", admin_last_name="Stone")

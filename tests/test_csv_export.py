@@ -14,7 +14,7 @@ from bot.bootstrap import bootstrap, upgrade_schema
 from bot.cli import main
 from bot.csv_cells import TRIGGERS, csv_text, neutralise, restore
 from bot.settings import Settings
-from tests.conftest import CHEAP_HASHER, Result
+from tests.conftest import HASHER, Result
 
 SAM = ["--actor", "sam@example.com"]
 ROOT = ["--actor", "root@example.com"]
@@ -40,7 +40,7 @@ def fresh_cli(database_url, tmp_path, clock):
         from tests.conftest import _postgres_url
 
         urls = _postgres_url()
-    ctx = bootstrap(Settings(database_url=next(urls)), clock=clock, hasher=CHEAP_HASHER)
+    ctx = bootstrap(Settings(database_url=next(urls)), clock=clock, hasher=HASHER)
     upgrade_schema(ctx)
     yield _runner(ctx)
     ctx.uow.engine.dispose()

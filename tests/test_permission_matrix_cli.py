@@ -24,7 +24,7 @@ from bot.bootstrap import bootstrap, upgrade_schema
 from bot.cli import main
 from bot.services import Via
 from bot.settings import Settings
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.helpers import store_state
 from tests.permission_table import ACTORS, Kind, Outcome, Who, expected
@@ -40,7 +40,7 @@ def target(kind: str, where: str) -> str:
 
 def prepare(path: Path) -> None:
     ctx = bootstrap(Settings(database_url=f"sqlite:///{path}"), clock=FixedClock(NOW),
-                    hasher=CHEAP_HASHER)
+                    hasher=HASHER)
     upgrade_schema(ctx)
     services.init_organization(ctx, org_name="Acme", admin_email=SAM,
                                admin_first_name="Sam", admin_last_name="Stone")
@@ -201,7 +201,7 @@ def cases(actions: list[Action]) -> list:
 
 def run(db: Path, argv: list[str]) -> tuple[Run, object]:
     ctx = bootstrap(Settings(database_url=f"sqlite:///{db}"), clock=FixedClock(NOW),
-                    hasher=CHEAP_HASHER)
+                    hasher=HASHER)
     out, err = io.StringIO(), io.StringIO()
     try:
         code = main(argv, context=ctx, stdout=out, stderr=err)
@@ -221,7 +221,7 @@ def copy_of(template: Path, tmp_path: Path) -> Path:
 def test_every_change_on_the_command_line(template, tmp_path, action, who, where):
     db = copy_of(template, tmp_path)
     ctx = bootstrap(Settings(database_url=f"sqlite:///{db}"), clock=FixedClock(NOW),
-                    hasher=CHEAP_HASHER)
+                    hasher=HASHER)
     before = store_state(ctx)
     argv = (action.argv(who, where) if action.argv else ["users", "import",
                                                          _csv(where, tmp_path)])

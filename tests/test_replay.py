@@ -12,7 +12,7 @@ from bot.errors import Unavailable
 from bot.services.replay import KEEP, claim
 from bot.settings import Settings
 from store.models import SeenSignature
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 
 SIG_A, SIG_B = "v0=" + "a" * 64, "v0=" + "b" * 64
@@ -29,7 +29,7 @@ def test_a_signature_is_claimed_once_across_processes(empty_ctx, database_url, c
     assert claim(empty_ctx, SIG_A, now) is False
     # another web process: its own engine and clock, the same database
     other = bootstrap(Settings(database_url=database_url), clock=FixedClock(now),
-                      hasher=CHEAP_HASHER)
+                      hasher=HASHER)
     try:
         assert claim(other, SIG_A, now) is False
         assert claim(other, SIG_B, now) is True
@@ -68,6 +68,6 @@ def test_signatures_out_of_the_window_are_forgotten_by_rollcalls_clock(empty_ctx
 
 def test_an_unreachable_database_is_unavailable(clock):
     down = bootstrap(Settings(database_url="postgresql://x@127.0.0.1:1/none"), clock=clock,
-                     hasher=CHEAP_HASHER)
+                     hasher=HASHER)
     with pytest.raises(Unavailable):
         claim(down, SIG_A, clock.now())

@@ -18,7 +18,7 @@ from bot.services.context import Channels
 from bot.settings import Settings
 from handlers.app import slack_client
 from store.models import AdminGrant, AuditEvent, OutboxMessage, StatePeriod
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.slack.fake_slack import FakeSlack
 
@@ -78,7 +78,7 @@ def test_two_schedulers_at_once_close_and_post_once_per_cycle(org, clock, fake, 
 
     def run():
         side = bootstrap(Settings(database_url=database_url), clock=FixedClock(clock.now()),
-                         hasher=CHEAP_HASHER)
+                         hasher=HASHER)
         side.channels = org.channels
         barrier.wait(timeout=10)
         scheduler.reconcile(side, client)

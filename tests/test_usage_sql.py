@@ -163,10 +163,10 @@ def sqlite_ctx(tmp_path, clock):
     from bot.bootstrap import bootstrap, upgrade_schema
     from bot.services import init_organization
     from bot.settings import Settings
-    from tests.conftest import CHEAP_HASHER
+    from tests.conftest import HASHER
 
     ctx = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'plan.db'}"), clock=clock,
-                    hasher=CHEAP_HASHER)
+                    hasher=HASHER)
     upgrade_schema(ctx)
     init_organization(ctx, org_name="Acme", admin_email="sam@example.com",
                       admin_first_name="Sam", admin_last_name="Stone")

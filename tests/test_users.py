@@ -35,14 +35,33 @@ def test_an_unticked_active_box_creates_a_pending_user(ctx):
     assert add(ctx, "lee@example.com", active=False).status is Status.PENDING
 
 
-def test_only_a_strong_hash_of_a_random_password_is_stored(ctx):
+def test_only_a_hash_of_a_random_password_is_stored(ctx):
+    """DESIGN section 1: at least 128 random bits, only a hash kept, never shown. The
+    secret is random, so a fast hash is as safe as a slow one (bot/passwords.py)."""
     add(ctx, "lee@example.com")
     add(ctx, "kim@example.com")
     with ctx.uow as uow:
         hashes = uow.session.scalars(select(User.password_hash)).all()
-    assert all(h.startswith("$argon2id$") for h in hashes)
-    assert len(set(hashes)) == len(hashes)  # salted, and each password is random
-    assert all("argon2" not in str(e.after) for e in audit(ctx))  # never in the history
+    assert all(h.startswith("sha256$") and len(h) == len("sha256$") + 64 for h in hashes)
+    assert len(set(hashes)) == len(hashes)  # each password is random
+    assert all("sha256$" not in str(e.after) for e in audit(ctx))  # never in the history
+
+
+def test_random_passwords_carry_256_bits_and_old_argon2_hashes_stay_valid():
+    from argon2 import PasswordHasher, profiles
+
+    from bot.passwords import RandomSecretHasher, random_password
+
+    password = random_password()
+    assert len(password) >= 43  # 32 bytes, URL-safe base64
+    assert len({random_password() for _ in range(1000)}) == 1000
+    hasher = RandomSecretHasher()
+    assert hasher.verify(hasher.hash(password), password)
+    assert not hasher.verify(hasher.hash(password), password + "x")
+    stored = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(password)  # pre-0.2
+    assert hasher.verify(stored, password) and not hasher.verify(stored, "guess")
+    assert not hasher.verify("$argon2id$garbage", password)
+    assert not hasher.verify("", password)
 
 
 @pytest.mark.parametrize("other", ["LEE@example.com", "lee@EXAMPLE.COM", " lee@example.com"])

@@ -38,7 +38,7 @@ def main(
             from bot.bootstrap import bootstrap
 
             context = bootstrap()
-        dispatch(args, context, out)
+        dispatch(args, context, out, err)
     except SettingsError as exc:
         print(f"rollcall: {exc}", file=err)
         return 2

@@ -14,6 +14,7 @@ from billing.money import format_money
 from bot import services
 from bot.bootstrap import upgrade_schema
 from bot.cli import billing_commands
+from bot.cli.progress import Progress
 from bot.errors import InvalidInput
 from bot.services import Context, Via, maintenance
 from bot.services.approvals import set_policy
@@ -25,10 +26,12 @@ CLI = Via.CLI
 Handler = Callable[[argparse.Namespace, Context], str]
 
 
-def dispatch(args: argparse.Namespace, ctx: Context, out: TextIO) -> None:
+def dispatch(args: argparse.Namespace, ctx: Context, out: TextIO,
+             err: TextIO | None = None) -> None:
     command = args.command
     action = getattr(args, f"{command}_command", None)
     handler = HANDLERS[(command, action)]
+    args.progress = Progress(out, err or sys.stderr, quiet=getattr(args, "json", False))
     result = handler(args, ctx)
     if result:
         print(result, file=out)
@@ -76,11 +79,13 @@ def _db_upgrade(args: argparse.Namespace, ctx: Context) -> str:
 
 
 def _db_check(args: argparse.Namespace, ctx: Context) -> str:
-    return maintenance.check_periods(ctx)
+    with args.progress.task("Comparing", unit="steps") as report:
+        return maintenance.check_periods(ctx, progress=report)
 
 
 def _db_rebuild_periods(args: argparse.Namespace, ctx: Context) -> str:
-    return maintenance.rebuild_periods(ctx, via=CLI)
+    with args.progress.task("Folding", unit="steps") as report:
+        return maintenance.rebuild_periods(ctx, via=CLI, progress=report)
 
 
 def _user_add(args: argparse.Namespace, ctx: Context) -> str:
@@ -125,24 +130,29 @@ def _read(path: str) -> bytes:
 def _import(args: argparse.Namespace, ctx: Context) -> str:
     data = _read(args.file)
     if args.dry_run:
-        report = services.check_import(ctx, actor=args.actor, data=data)
+        with args.progress.task("Checking") as report:
+            found = services.check_import(ctx, actor=args.actor, data=data, progress=report)
         if args.json:
-            text = json.dumps({"rows": report.checked, "valid": len(report.rows),
-                               "problems": [{"row": n, "problem": p} for n, p in report.problems]})
+            text = json.dumps({"rows": found.checked, "valid": len(found.rows),
+                               "active": found.active_seats,
+                               "problems": [{"row": n, "problem": p} for n, p in found.problems]})
         else:
-            text = report.text() or f"All {report.checked} rows are valid; nothing was changed."
-            seats = sum(r.status is Status.ACTIVE for r in report.rows)
-            if seats and not report.problems:
+            text = found.text() or f"All {found.checked:,} rows are valid; nothing was changed."
+            seats = found.active_seats
+            if seats and not found.problems:
                 hint = level_hint(ctx, email=None, level=Level.NONE)
                 cur = hint.currency
-                text += (f"\nImporting {seats} active users: this cycle "
+                text += (f"\nImporting {seats:,} active users: this cycle "
                          f"{format_money(hint.this_cycle * seats, cur)}, next cycle "
                          f"{format_money(hint.next_cycle * seats, cur)}.")
-        if report.problems:
+        if found.problems:
             raise InvalidInput(f"{text}\nDry run: nothing was changed.")
         return text
-    users = services.import_users(ctx, actor=args.actor, via=CLI, data=data)
-    return f"Imported {len(users)} users."
+    with args.progress.task("Importing") as report:
+        done = services.import_users(ctx, actor=args.actor, via=CLI, data=data, progress=report)
+    if args.json:
+        return json.dumps({"created": done.created, "active": done.active})
+    return done.message
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> str:

@@ -25,6 +25,7 @@ from bot.rules import Actor
 from bot.services.views import UserView, actor_of, snapshot, user_view
 from bot.validation import email_key
 from store import repository
+from store.bulk import insert_events
 from store.models import AuditEvent, User
 from store.periods import record_states
 from store.uow import UnitOfWork
@@ -173,6 +174,25 @@ def record_each(
     if states:
         session.flush()  # the periods are folded with these events in the audit
         record_states(session, states)
+
+
+def record_created(session: Session, created: Sequence[tuple[int, UserView]], *,
+                   at: datetime, via: Via, actor: User | None) -> None:
+    """`record` of "user.create" for users just inserted in bulk, `(id, view)`: the same
+    events and first state periods, written as a few batched INSERTs."""
+    events, states = [], []
+    for user_id, view in created:
+        events.append({
+            "at": at, "via": via.value, "action": "user.create", "outcome": "ok",
+            "actor_user_id": actor.id if actor else None,
+            "actor": actor.email if actor else None, "subject_user_id": user_id,
+            "subject": view.email, "reason": None, "before": None, "after": snapshot(view),
+            "status_after": view.status.value, "level_after": int(view.level),
+            "effective_after": int(view.effective_level)})
+        states.append((user_id, at, (view.status.value, int(view.level),
+                                     int(view.effective_level))))
+    insert_events(session, events)
+    record_states(session, states)
 
 
 def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

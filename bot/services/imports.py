@@ -15,23 +15,34 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.model import Status
 from bot.csv_cells import csv_text, restore
-from bot.errors import Conflict, InvalidInput, PermissionDenied
-from bot.rules import require_user_creator
-from bot.services.context import Context, Via, load_actor, reading, record_each, refusing, writing
-from bot.services.users import new_password_hash, require_no_seat_approval
-from bot.services.views import UserView, user_view
+from bot.errors import AlreadyImported, Conflict, InvalidInput, PermissionDenied
+from bot.rules import Actor, require_user_creator
+from bot.services.context import (
+    Context,
+    Hasher,
+    Via,
+    load_actor,
+    reading,
+    record,
+    refusing,
+    writing,
+)
+from bot.services.users import NewUser, Progress, add_users, require_no_seat_approval
+from bot.services.views import UserView
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
-from store import repository
-from store.models import User
+from store import bulk, repository
+from store.models import AuditEvent, User
 
 REQUIRED = ("email", "first_name", "last_name")
 OPTIONAL = ("projects", "status")
-MAX_ROWS = 50_000
+MAX_ROWS = 100_000
 IMPORT_STATUSES = ("active", "pending", "deactivated")
 
 
@@ -54,15 +65,30 @@ class ImportReport:
     def text(self) -> str:
         return "\n".join(f"row {n}: {message}" for n, message in self.problems)
 
+    @property
+    def active_seats(self) -> int:
+        """How many rows would be active users (each takes a seat)."""
+        return sum(r.status is Status.ACTIVE for r in self.rows)
 
-def parse_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    active: int
+
+    @property
+    def message(self) -> str:
+        return f"Imported {self.created:,} users ({self.active:,} active)."
+
+
+def parse_csv(data: bytes, max_rows: int = MAX_ROWS) -> tuple[list[Row], list[tuple[int, str]]]:
     """Decode and check each row's own fields; problems are (row number, sentence)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"The file is not UTF-8 text (byte {exc.start}); save it as "
                            "CSV UTF-8 and try again.") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -72,14 +98,18 @@ def parse_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
     rows, problems = [], []
     try:
         for raw in reader:
-            if reader.line_num > MAX_ROWS + 1:
-                raise InvalidInput(f"The CSV has more than {MAX_ROWS:,} rows; split it.")
+            if reader.line_num > max_rows + 1:
+                raise InvalidInput(f"The CSV has more than {max_rows:,} rows; split it.")
+            if not any(str(v or "").strip() for v in raw.values()):
+                continue  # a blank row (spreadsheets leave them at the end): nothing to do
             try:
                 rows.append(_row(reader.line_num, raw))
             except InvalidInput as exc:
                 problems.append((reader.line_num, str(exc)))
     except csv.Error as exc:
-        raise InvalidInput(f"Row {reader.line_num} is not valid CSV ({exc}).") from exc
+        # the row that could not be read starts after the last one read
+        raise InvalidInput(f"Row {reader.line_num + 1} is not valid CSV ({exc}); check its "
+                           "quotes: a quoted cell must end with a quote.") from exc
     return rows, problems
 
 
@@ -105,69 +135,101 @@ def _row(number: int, raw: dict[str | None, object]) -> Row:
     )
 
 
-def check_import(ctx: Context, *, actor: str, data: bytes) -> ImportReport:
+def check_import(ctx: Context, *, actor: str, data: bytes,
+                 progress: Progress | None = None) -> ImportReport:
     """Dry run: every problem of every row, nothing changed."""
     rows, problems = parse_csv(data)
     checked = len(rows) + len({n for n, _ in problems})
     with reading(ctx) as session:
-        problems += _check_against_store(session, actor, rows)
+        _, who = load_actor(session, actor)
+        problems += _check_against_store(session, who, rows, progress)
     return ImportReport(rows=rows, checked=checked, problems=sorted(problems))
 
 
-def _check_against_store(
-    session: Session, actor: str, rows: Sequence[Row]
-) -> list[tuple[int, str]]:
-    _, who = load_actor(session, actor)
+def _check_against_store(session: Session, who: Actor, rows: Sequence[Row],
+                         progress: Progress | None = None) -> list[tuple[int, str]]:
+    """What only the store can say: repeated or taken emails, unknown projects, and
+    whether the actor may create each row. Emails are looked up a batch at a time."""
     known = repository.projects_by_key(session, {k for r in rows for k in r.projects})
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    for row in rows:
-        key = email_key(row.email)
-        if key in seen:
-            problems.append((row.number, f"{row.email} repeats row {seen[key]}."))
-        seen.setdefault(key, row.number)
-        if repository.live_user_by_email_key(session, key) is not None:
-            problems.append((row.number, f"{row.email} is already a user."))
-        unknown = [k for k in row.projects if k not in known]
-        if unknown:
-            problems.append((row.number, f"no project has the key {', '.join(unknown)}."))
-        try:
-            require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
-        except PermissionDenied as exc:
-            problems.append((row.number, str(exc)))
+    done = 0
+    for batch in bulk.batches(rows):
+        taken = repository.live_email_keys(session, [email_key(r.email) for r in batch])
+        for row in batch:
+            key = email_key(row.email)
+            if key in seen:
+                problems.append((row.number, f"{row.email} repeats row {seen[key]}."))
+            seen.setdefault(key, row.number)
+            if key in taken:
+                problems.append((row.number, f"{row.email} is already a user."))
+            unknown = [k for k in row.projects if k not in known]
+            if unknown:
+                problems.append((row.number, f"no project has the key {', '.join(unknown)}."))
+            try:
+                require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
+            except PermissionDenied as exc:
+                problems.append((row.number, str(exc)))
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(rows))
     return problems
 
 
 @refusing("users.import")
-def import_users(ctx: Context, *, actor: str, via: Via, data: bytes) -> list[UserView]:
-    """All or nothing: any problem refuses the whole file with the dry run's report."""
+def import_users(ctx: Context, *, actor: str, via: Via, data: bytes, source: str | None = None,
+                 progress: Progress | None = None) -> ImportResult:
+    """All or nothing: any problem refuses the whole file with the dry run's report.
+
+    `source` names the file (a Slack file id and digest): the same source is imported
+    once, so a double click or a retry creates nobody twice. `progress(done, total)` is
+    told as rows are checked and created."""
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        return import_in(session, now, actor_user, who, via, data, source,
+                         hasher=ctx.hasher, progress=progress)
+
+
+def import_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+              data: bytes, source: str | None, *, hasher: Hasher,
+              progress: Progress | None = None) -> ImportResult:
+    """The import inside the caller's transaction (also run by an approved request)."""
+    if source is not None and _imported(session, source):
+        raise AlreadyImported("This file was already imported; nobody was created twice.")
     rows, problems = parse_csv(data)
     if problems:
         raise InvalidInput("Nothing was imported:\n" + ImportReport(problems=problems).text())
     if not rows:
         raise InvalidInput("The CSV has a header but no rows to import.")
-    hashes = [new_password_hash(ctx) for _ in rows]
-    with writing(ctx) as (session, now):
-        problems = _check_against_store(session, actor, rows)
-        if problems:
-            report = ImportReport(problems=sorted(problems))
-            raise Conflict("Nothing was imported:\n" + report.text())
-        actor_user, who = load_actor(session, actor)
-        seats = sum(r.status is Status.ACTIVE for r in rows)
-        if seats:  # the seat approval policy covers imports too
-            require_no_seat_approval(session, who, f"Importing {seats} active users")
-        projects = repository.projects_by_key(session, {k for r in rows for k in r.projects})
-        users = [
-            User(first_name=r.first_name, last_name=r.last_name, email=r.email,
-                 email_key=email_key(r.email), status=r.status.value, password_hash=h,
-                 created_at=now, projects=[projects[k] for k in r.projects])
-            for r, h in zip(rows, hashes, strict=True)
-        ]
-        session.add_all(users)
-        session.flush()
-        record_each(session, [(user, None) for user in users], at=now, via=via,
-                    action="user.create", actor=actor_user)
-    return [user_view(u) for u in users]
+    # checking the rows is the first half of the work, creating them the second
+    half = (lambda done, total: progress(done // 2, total)) if progress else None
+    problems = _check_against_store(session, who, rows, half)
+    if problems:
+        report = ImportReport(problems=sorted(problems))
+        raise Conflict("Nothing was imported:\n" + report.text())
+    seats = sum(r.status is Status.ACTIVE for r in rows)
+    if seats:  # the seat approval policy covers imports too
+        require_no_seat_approval(session, who, f"Importing {seats} active users")
+    news = [NewUser(r.email, r.first_name, r.last_name, r.status is Status.ACTIVE,
+                    r.projects, status=r.status) for r in rows]
+    created = (lambda done, total: progress((total + done) // 2, total)) if progress else None
+    add_users(session, now, actor_user, via, news, hasher, progress=created)
+    record(session, at=now, via=via, action="users.import", actor=actor_user, subject=None,
+           before=None, reason=_reason(source, len(rows), seats))
+    return ImportResult(len(rows), seats)
+
+
+def _reason(source: str | None, rows: int, active: int) -> str:
+    head = f"source {source}: " if source else ""
+    return f"{head}{rows} users ({active} active)"
+
+
+def _imported(session: Session, source: str) -> bool:
+    """Whether an import of this source was recorded (under the writers' lock)."""
+    return session.scalar(select(AuditEvent.id).where(
+        AuditEvent.action == "users.import", AuditEvent.outcome == "ok",
+        AuditEvent.reason.startswith(f"source {source}: ", autoescape=True)).limit(1)
+    ) is not None
 
 
 EXPORT_COLUMNS = ("email", "first_name", "last_name", "status", "projects")

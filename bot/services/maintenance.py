@@ -20,14 +20,15 @@ from bot.services.context import Context, Via, reading, record, writing
 from store import periods
 from store.models import AuditEvent
 from store.outbox import enqueue
+from store.periods import Progress
 
 CHECKED = "db.check_periods"
 
 
-def period_differences(session: Session) -> str | None:
+def period_differences(session: Session, progress: Progress | None = None) -> str | None:
     """None when the periods match the audit; else a sentence naming the first
     differences and what to do."""
-    found = periods.differences(session, limit=6)
+    found = periods.differences(session, limit=6, progress=progress)
     if not found:
         return None
     shown = "; ".join(
@@ -40,10 +41,10 @@ def period_differences(session: Session) -> str | None:
             "the audit.")
 
 
-def check_periods(ctx: Context) -> str:
+def check_periods(ctx: Context, progress: Progress | None = None) -> str:
     """A sentence when the periods match the audit; InvariantViolation otherwise."""
     with reading(ctx) as session:
-        problem = period_differences(session)
+        problem = period_differences(session, progress)
     if problem:
         raise InvariantViolation(problem)
     return "The state periods match the audit history."
@@ -75,9 +76,9 @@ def _checked_since(session: Session, since: datetime) -> bool:
     return bool(session.scalar(select(exists().where(e.at >= since, e.action == CHECKED))))
 
 
-def rebuild_periods(ctx: Context, *, via: Via) -> str:
+def rebuild_periods(ctx: Context, *, via: Via, progress: Progress | None = None) -> str:
     with writing(ctx) as (session, now):
-        count = periods.rebuild(session)
+        count = periods.rebuild(session, progress=progress)
         record(session, at=now, via=via, action="db.rebuild_periods", actor=None,
                subject=None, before=None, reason=f"{count} periods")
     return f"Folded the audit history again: {count} state periods."

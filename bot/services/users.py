@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +11,19 @@ from sqlalchemy.orm import Session
 
 from billing.model import Level, Status
 from bot.errors import ApprovalRequired, Conflict, LastSuperViolation, NotFound
+from bot.passwords import random_password
 from bot.rules import Actor, require_level_changer, require_user_creator, require_user_manager
-from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
+from bot.services.context import (
+    Context,
+    Hasher,
+    Via,
+    find_user,
+    load_actor,
+    record,
+    record_created,
+    refusing,
+    writing,
+)
 from bot.services.guards import (
     is_org_super,
     keep_an_org_super,
@@ -22,18 +32,20 @@ from bot.services.guards import (
 )
 from bot.services.views import Outcome, UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
-from store import repository
+from store import bulk, repository
 from store.models import ApprovalPolicy, User
+from store.periods import Progress  # (done, total)
 
 
 def new_password_hash(ctx: Context) -> str:
-    """Every user gets a random password; only its hash is ever kept."""
-    return ctx.hasher.hash(secrets.token_urlsafe(32))
+    """Every user gets a random password; only its hash is ever kept (bot/passwords.py)."""
+    return ctx.hasher.hash(random_password())
 
 
 @dataclass(frozen=True)
 class NewUser:
-    """A checked request to create a user (also what a seat approval carries)."""
+    """A checked request to create a user (also what a seat approval carries). `status`,
+    when given (an import), overrides `active`."""
 
     email: str
     first_name: str
@@ -41,6 +53,7 @@ class NewUser:
     active: bool
     projects: tuple[str, ...]
     slack_user_id: str | None = None
+    status: Status | None = None
 
     @classmethod
     def checked(cls, *, email: str, first_name: str, last_name: str, active: bool,
@@ -48,6 +61,57 @@ class NewUser:
         return cls(clean_email(email), clean_name(first_name, "First name"),
                    clean_name(last_name, "Last name"), active,
                    tuple(sorted({clean_project_key(k) for k in projects})), slack_user_id)
+
+    @property
+    def initial_status(self) -> Status:
+        if self.status is not None:
+            return self.status
+        return Status.ACTIVE if self.active else Status.PENDING
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+def add_users(session: Session, now: datetime, actor_user: User | None, via: Via,
+              news: Sequence[NewUser], hasher: Hasher, *, progress: Progress | None = None
+              ) -> list[int]:
+    """The one way users are created, checked already (rights, projects that exist, free
+    emails): their rows, memberships, "user.create" events and first state periods, in
+    batches of store.bulk.BATCH, inside the caller's transaction. Their ids, in order.
+
+    The unique index on live emails is the last word: a race with another writer is a
+    Conflict, and the caller's transaction (the whole import) rolls back."""
+    projects = repository.projects_by_key(session, {k for n in news for k in n.projects})
+    ids: list[int] = []
+    for batch in bulk.batches(news):
+        rows = [{"first_name": n.first_name, "last_name": n.last_name, "email": n.email,
+                 "email_key": email_key(n.email), "status": n.initial_status.value,
+                 "slack_user_id": n.slack_user_id, "password_hash": hasher.hash(
+                     random_password()), "created_at": now} for n in batch]
+        try:
+            with session.begin_nested():
+                batch_ids = bulk.insert_users(session, rows)
+        except IntegrityError as exc:
+            raise Conflict("An email in this request was taken a moment ago; nothing was "
+                           "created. Check it and try again.") from exc
+        bulk.insert_memberships(session, [(uid, projects[k].id) for uid, n in
+                                          zip(batch_ids, batch, strict=True)
+                                          for k in n.projects])
+        record_created(session, [(uid, _created_view(n)) for uid, n in
+                                 zip(batch_ids, batch, strict=True)],
+                       at=now, via=via, actor=actor_user)
+        ids += batch_ids
+        if progress is not None:
+            progress(len(ids), len(news))
+    return ids
+
+
+def _created_view(new: NewUser) -> UserView:
+    return UserView(email=new.email, first_name=new.first_name, last_name=new.last_name,
+                    status=new.initial_status, projects=new.projects,
+                    slack_user_id=new.slack_user_id, level=Level.NONE,
+                    effective_level=Level.NONE, scope=None)
 
 
 @refusing("user.create")
@@ -65,15 +129,13 @@ def create_user(
 ) -> UserView:
     new = NewUser.checked(email=email, first_name=first_name, last_name=last_name,
                           active=active, projects=projects, slack_user_id=slack_user_id)
-    password_hash = new_password_hash(ctx)  # slow on purpose: outside the write lock
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
         if new.active:
-            require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
-            require_no_seat_approval(session, who, f"Creating {new.first_name} "
-                                                   f"{new.last_name} as active")
-        user = create_in(session, now, actor_user, who, via, new, password_hash)
-    return user_view(user)
+            require_user_creator(who, new.projects, new.name)
+            require_no_seat_approval(session, who, f"Creating {new.name} as active")
+        user = create_in(session, now, actor_user, who, via, new, ctx.hasher)
+        return user_view(user)
 
 
 def require_no_seat_approval(session: Session, who: Actor, what: str) -> None:
@@ -85,39 +147,24 @@ def require_no_seat_approval(session: Session, who: Actor, what: str) -> None:
 
 
 def create_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
-              new: NewUser, password_hash: str) -> User:
-    """Create the user inside the caller's transaction (also run by a seat approval)."""
+              new: NewUser, hasher: Hasher) -> User:
+    """Create one user inside the caller's transaction (also run by a seat approval)."""
     rows = repository.projects_by_key(session, new.projects)
     missing = [k for k in new.projects if k not in rows]
     if missing:
         raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
-    require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
+    require_user_creator(who, new.projects, new.name)
     existing = repository.live_user_by_email_key(session, email_key(new.email))
     if existing is not None:
         raise Conflict(
             f"{new.email} is already used by {existing.first_name} {existing.last_name} "
             f"({existing.status}); use another email or manage that user instead."
         )
-    user = User(
-        first_name=new.first_name,
-        last_name=new.last_name,
-        email=new.email,
-        email_key=email_key(new.email),
-        status=(Status.ACTIVE if new.active else Status.PENDING).value,
-        slack_user_id=new.slack_user_id,
-        password_hash=password_hash,
-        created_at=now,
-        projects=[rows[k] for k in new.projects],
-    )
-    session.add(user)
     try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the unique index is the last word on emails
+        [user_id] = add_users(session, now, actor_user, via, [new], hasher)
+    except Conflict as exc:
         raise Conflict(f"{new.email} is already in use; use another email.") from exc
-    record(session, at=now, via=via, action="user.create", actor=actor_user, subject=user,
-           before=None)
-    return user
+    return session.get(User, user_id)
 
 
 TRANSITIONS = {

@@ -41,7 +41,7 @@ from bot.web import create_app
 from handlers import views
 from handlers.support import OOPS
 from store.models import ApprovalRequest, ScheduledChange, User
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.permission_table import ACTORS, Kind, Outcome, Who, expected
 from tests.slack.fake_slack import Call, FakeSlack
@@ -74,7 +74,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     db = Path(tmp_path_factory.mktemp("matrix")) / "matrix.db"
     settings = Settings(database_url=f"sqlite:///{db}", slack_bot_token="xoxb-test",
                         slack_signing_secret=SECRET, slack_api_url=fake.api_url)
-    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=CHEAP_HASHER)
+    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=HASHER)
     upgrade_schema(ctx)
     ctx.channels = Channels(billing="C0BILLING", approvals="C0APPROVALS")
     _organization(ctx)

@@ -16,7 +16,7 @@ from bot.bootstrap import bootstrap
 from bot.services import Via
 from bot.services.context import Channels
 from bot.web import create_app
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.helpers import audit, store_state
 from tests.slack.conftest import SAM
@@ -116,7 +116,7 @@ def test_a_pending_users_first_login_posts_a_card_admins_can_act_on(org, hook, f
 
 
 def test_without_a_secret_every_call_is_refused(org, settings, fake):
-    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=CHEAP_HASHER)
+    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=HASHER)
     url, server = serve(create_app(settings, context=ctx))
     try:
         assert call(url + "/hooks/login", {"email": "lee@example.com"})[0] == 401
@@ -155,7 +155,7 @@ def test_a_replay_to_another_web_process_is_refused(org, hook, settings):
                        level=Level.VIEW_ONLY)
     other_settings = settings.model_copy(
         update={"rollcall_webhook_secret": SecretStr(HOOK_SECRET)})
-    other = bootstrap(other_settings, clock=FixedClock(org.clock.now()), hasher=CHEAP_HASHER)
+    other = bootstrap(other_settings, clock=FixedClock(org.clock.now()), hasher=HASHER)
     url, server = serve(create_app(other_settings, context=other))
     try:
         ts = int(org.clock.now().timestamp())
