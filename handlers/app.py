@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.outbox import Pump
 from bot.services import Context
 from bot.settings import Settings
-from handlers import actions, commands, home, modals
+from handlers import actions, commands, files, home, modals
 from handlers.support import Deps
 
 log = logging.getLogger("rollcall.slack")
@@ -68,7 +68,7 @@ def build_app(ctx: Context, settings: Settings, client: WebClient | None = None,
         logger=log,
     )
     deps = Deps(ctx=ctx, client=client, pump=pump, seal_key=seal_key(settings))
-    for module in (commands, actions, modals, home):
+    for module in (commands, actions, modals, home, files):
         module.register(app, deps)
 
     @app.error

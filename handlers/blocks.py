@@ -239,3 +239,35 @@ def remove_and_deactivate(message_text: str, email: str, verb: str,
         {"type": "actions", "elements": [_button(label[:75], action, email, "danger",
                                                  (f"{label}?", "Do both"))]},
     ])
+
+
+IMPORT_PROBLEMS = 40  # problem lines shown under a dry run; the rest are counted
+
+
+def import_dry_run(name: str, checked: int, problems: Sequence[tuple[int, str]],
+                   seats: int, cost: str, value: str | None, note: str = "") -> dict[str, Any]:
+    """A CSV file's dry run in the DM: rows ready, each problem by row number (the first
+    IMPORT_PROBLEMS, then how many more), what the new active seats cost (`cost`: "+$10.00
+    this cycle, +$10.00 a cycle after"), and Import / Cancel when `value` is given (only
+    for a file without problems)."""
+    def count(n: int, word: str) -> str:
+        return f"{n:,} {word[:-1] if n == 1 else word}"
+
+    if problems:
+        summary = (f"{count(checked, 'rows')} read, {count(len(problems), 'problems')}; "
+                   "nothing was imported. Fix the file and share it again.")
+    elif not checked:
+        summary = "the file has a header but no rows; there is nothing to import."
+    else:
+        adds = (f"adds {count(seats, 'active users')}: {cost}" if seats
+                else "adds no active user, so it costs nothing")
+        summary = f"{count(checked, 'rows')} ready, no problems. Importing {adds}."
+    lines = [f"row {n}: {text}" for n, text in problems[:IMPORT_PROBLEMS]]
+    if len(problems) > IMPORT_PROBLEMS:
+        lines.append(f"…and {len(problems) - IMPORT_PROBLEMS:,} more problems")
+    out = [text_block(f"{note}*{name}*: {summary}"), *chunks(lines)][:49]
+    if value is not None:
+        out.append({"type": "actions", "elements": [
+            _button("Import", "import_run", value, "primary"),
+            _button("Cancel", "import_cancel", "cancel")]})
+    return _payload(f"{note}{name}: {summary}", out)

@@ -28,6 +28,7 @@ from handlers import blocks, modals
 from handlers.grammar import (
     ADMINS_USAGE,
     BILLING_USAGE,
+    IMPORT_HOW,
     USERS_USAGE,
     parse_admins,
     parse_billing,
@@ -81,6 +82,8 @@ def users_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     cmd = parse_users(command.get("text", ""))
     if cmd.verb == "help":
         return blocks.message(f"Usage: {USERS_USAGE}")
+    if cmd.verb == "import":  # the import itself starts from a file shared in the DM
+        return blocks.message(IMPORT_HOW)
     actor = invoker(deps, command.get("user_id"))
     if cmd.verb == "list":
         status = None if cmd.status == "all" else Status(cmd.status)

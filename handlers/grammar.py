@@ -20,7 +20,15 @@ STATUSES = ("active", "pending", "deactivated", "all")
 USERS_USAGE = (
     "`/users list [active|pending|deactivated|all]`, `/users new [EMAIL]`, "
     "`/users show TARGET`, `/users activate TARGET`, `/users deactivate TARGET`, "
-    "`/users delete TARGET` (TARGET: an email or an @mention)"
+    "`/users delete TARGET`, `/users import` (TARGET: an email or an @mention)"
+)
+IMPORT_HOW = (
+    "To import users, drop a CSV file into your direct message with Rollcall (its "
+    "Messages tab). The header row names the columns `email`, `first_name`, `last_name` "
+    "and, optionally, `projects` (keys separated by `;`) and `status` (`active`, the "
+    "default, `pending` or `deactivated`); UTF-8, at most 5 MB. Rollcall answers with a "
+    "dry run first (the rows ready, each problem by row number, what the new active "
+    "users cost) and imports nothing until you click Import: then all rows, or none."
 )
 ADMINS_USAGE = (
     "`/admins list`, `/admins set TARGET super|assistant|view-only [all|KEY,KEY] "
@@ -93,6 +101,9 @@ def parse_users(text: str) -> Command:
         email = words.pop(0) if words else None
         _no_more(words, USERS_USAGE)
         return Command("new", email=email)
+    if verb == "import":
+        _no_more(words, USERS_USAGE)
+        return Command("import")
     if verb in ("show", "activate", "deactivate", "delete"):
         target = _target(words.pop(0) if words else None, USERS_USAGE)
         _no_more(words, USERS_USAGE)

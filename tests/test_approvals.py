@@ -17,7 +17,7 @@ from bot.services.context import Channels
 from bot.services.users import NewUser
 from bot.settings import Settings
 from store.models import ApprovalRequest, AuditEvent, OutboxMessage, User
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.helpers import store_state
 
@@ -119,7 +119,7 @@ def test_two_approvers_at_once_make_one_decision(org, database_url, clock):
 
     def click(who):
         side = bootstrap(Settings(database_url=database_url), clock=FixedClock(clock.now()),
-                         hasher=CHEAP_HASHER)
+                         hasher=HASHER)
         barrier.wait(timeout=10)
         answers.append(ap.approve(side, actor=who, via=SLACK, request_id=request.id))
         side.uow.engine.dispose()

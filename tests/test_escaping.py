@@ -133,6 +133,13 @@ def cases(h: Hostile) -> Iterator[Case]:
     yield Case(blocks.scheduled, blocks.scheduled([change]), "message", who)
     yield Case(blocks.remove_and_deactivate,
                blocks.remove_and_deactivate(h.text, h.email, "delete"), "message", (h.text,))
+    yield Case(blocks.import_dry_run,  # a file's name and the problems' sentences
+               blocks.import_dry_run(h.text, 3, [(2, h.reason), (3, h.email)], 1, h.line,
+                                     None, h.project), "message", (h.text, h.reason, h.email,
+                                                                   h.project))
+    yield Case(blocks.import_dry_run,
+               blocks.import_dry_run(h.text, 3, [], 2, h.line, '{"file": "F1"}'), "message",
+               (h.text, h.line))
 
     yield Case(views.new_user, views.new_user(projects, h.email, {"r": h.text}, h.text),
                "view", (h.text,), plain=(h.email, h.project))

@@ -40,7 +40,8 @@ from bot.services.context import (
     writing,
 )
 from bot.services.hints import level_hint
-from bot.services.users import NewUser, change_status_in, create_in, new_password_hash
+from bot.services.imports import check_import, import_in, parse_csv
+from bot.services.users import NewUser, change_status_in, create_in
 from bot.services.views import user_view
 from bot.validation import email_key
 from store import repository
@@ -65,9 +66,14 @@ def policy(session: Session) -> ApprovalPolicy:
 # (approval_requests.action is at most 20 characters)
 REMOVALS = {"remove_admin": None, "remove_deactivate": "deactivate",
             "remove_delete": "delete"}
+IMPORT = "import_users"  # a CSV import with active users, under the seat approval policy
 
 
 def _describe(action: str, change: dict[str, Any], name: str) -> str:
+    if action == IMPORT:
+        rows = change["rows"]
+        return (f"import {rows:,} user{'s' * (rows != 1)} from a CSV file "
+                f"({change['active']:,} active)")
     who = f"{name} ({change['email']})"
     if action in REMOVALS:
         then = REMOVALS[action]
@@ -160,11 +166,12 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
                                .where(Approval.request_id == request.id))
         if count < request.approvals_needed:  # the card says so, and keeps its buttons
             requester = session.get(User, request.requested_by)
-            target = find_user(session, change["email"])
+            target = None if request.action == IMPORT else find_user(session, change["email"])
             card = posts.approval_card(
                 request.id, f"{requester.first_name} {requester.last_name} "
                 f"({requester.email})",
-                _describe(request.action, change, f"{target.first_name} {target.last_name}"),
+                _describe(request.action, change,
+                          f"{target.first_name} {target.last_name}" if target else ""),
                 f"{request.hint or ''} Approved by {who.name} ({count} of "
                 f"{request.approvals_needed}).", request.approvals_needed, request.expires_at)
             enqueue(session, key=f"approval:{request.id}:partial:{count}", now=now,
@@ -226,6 +233,11 @@ def _check_approver(session: Session, who: Actor, request: ApprovalRequest) -> N
     if action == "create_user":
         require_user_creator(who, change.get("projects") or [], change["email"])
         return
+    if action == IMPORT:  # the approver must be allowed to create every row
+        rows, _ = parse_csv(change["csv"].encode())
+        for keys, row in {r.projects: r for r in reversed(rows)}.items():
+            require_user_creator(who, keys, f"{row.first_name} {row.last_name}")
+        return
     user = repository.live_user_by_email_key(session, email_key(change["email"]))
     projects = [p.key for p in user.projects] if user is not None else []
     old = user_view(user).scope if user is not None else None
@@ -249,10 +261,13 @@ def _apply(ctx: Context, session: Session, now: datetime, approver: User, who: A
                             keys=change.get("projects")).message
     if action == "create_user":
         new = NewUser(**{**change, "projects": tuple(change.get("projects") or ())})
-        user = create_in(session, now, approver, who, via, new, new_password_hash(ctx))
+        user = create_in(session, now, approver, who, via, new, ctx.hasher)
         return f"Created {user.first_name} {user.last_name} ({user.email}), active."
     if action == "remove_admin":
         return remove_admin_in(session, now, approver, who, via, change["email"]).message
+    if action == IMPORT:
+        return import_in(session, now, approver, who, via, change["csv"].encode(),
+                         change["source"], hasher=ctx.hasher).message
     if action in REMOVALS:
         return change_status_in(session, now, approver, who, via, REMOVALS[action],
                                 change["email"], remove_admin=True).message
@@ -306,6 +321,54 @@ def _signed(amount: Decimal, currency: str) -> str:
     from billing.money import format_money
 
     return ("+" if amount > 0 else "") + format_money(amount, currency)
+
+
+@refusing("approval.request")
+def request_import(ctx: Context, *, actor: str, via: Via, data: bytes,
+                   source: str) -> Requested:
+    """With the seat approval policy on, an ASSISTANT asks for a CSV import with active
+    users; a SUPER decides. The request keeps the file's text (at most 5 MB) and its
+    `source`, so the import still happens once; asking twice for one file asks once."""
+    report = check_import(ctx, actor=actor, data=data)
+    if report.problems or not report.rows:
+        raise InvalidInput("Nothing was requested: " + (report.text() or "the file has no "
+                                                        "rows."))
+    hint = level_hint(ctx, email=None, level=Level.NONE)
+    seats = report.active_seats
+    with writing(ctx) as (session, now):
+        requester, who = load_actor(session, actor)
+        if who.acting_level is not Level.ASSISTANT:
+            raise PermissionDenied("Only an ASSISTANT asks for an import; a SUPER imports "
+                                   "directly.")
+        waiting = session.scalar(select(ApprovalRequest.id).where(
+            ApprovalRequest.action == IMPORT, ApprovalRequest.status == "pending",
+            ApprovalRequest.change["source"].as_string() == source))
+        if waiting is not None:
+            return Requested(waiting, f"Request #{waiting} for this file already waits for "
+                                      "the approvers.")
+        change = {"csv": data.decode("utf-8-sig"), "source": source,
+                  "rows": len(report.rows), "active": seats}
+        rules = policy(session)
+        threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
+        needed = 2 if threshold is not None and seats * hint.this_cycle > threshold else 1
+        cost = (f"Adds {seats:,} active user{'s' * (seats != 1)}: "
+                f"{_signed(seats * hint.this_cycle, hint.currency)} this cycle, "
+                f"{_signed(seats * hint.next_cycle, hint.currency)} a cycle after.")
+        request = ApprovalRequest(action=IMPORT, change=change, requested_by=requester.id,
+                                  requested_at=now, status="pending", approvals_needed=needed,
+                                  expires_at=now + timedelta(hours=rules.expiry_hours),
+                                  hint=cost)
+        session.add(request)
+        session.flush()
+        what = _describe(IMPORT, change, "")
+        record(session, at=now, via=via, action="approval.request", actor=requester,
+               subject=None, before=None, reason=f"request {request.id}: {what}")
+        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
+                now=now, payload=posts.approval_card(
+                    request.id, f"{who.name} ({requester.email})", what, cost, needed,
+                    request.expires_at))
+        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
+                                     f"{cost}")
 
 
 def expire_requests(ctx: Context) -> list[str]:

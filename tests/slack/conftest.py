@@ -17,7 +17,7 @@ from bot.services import Context, Via
 from bot.services.billing import configure_billing
 from bot.settings import Settings
 from bot.web import create_app
-from tests.conftest import CHEAP_HASHER
+from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.harness import SECRET, SlackSide, serve
@@ -43,7 +43,7 @@ def settings(tmp_path: Path, fake: FakeSlack) -> Settings:
 
 @pytest.fixture
 def bare_ctx(settings: Settings) -> Iterator[Context]:
-    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=CHEAP_HASHER)
+    ctx = bootstrap(settings, clock=FixedClock("2025-02-10T00:00:00Z"), hasher=HASHER)
     upgrade_schema(ctx)
     yield ctx
     ctx.uow.engine.dispose()

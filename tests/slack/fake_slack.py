@@ -1,7 +1,9 @@
 """A loopback fake of Slack's Web API and of response_url endpoints that records every call.
 
-It answers the methods Rollcall uses, knows a directory of Slack users (id -> email), and
-can be told to fail a method (an error, or HTTP 429 with Retry-After) a number of times.
+It answers the methods Rollcall uses, knows a directory of Slack users (id -> email) and
+of shared files (`files.info`, and their bytes served at `url_private_download`, by GET on
+this server, each download recorded as a "download" call with its Authorization header),
+and can be told to fail a method (an error, or HTTP 429 with Retry-After) a number of times.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ class Call:
 
 
 @dataclass
+class FakeFile:
+    """A file shared in Slack: what files.info says about it, and its bytes. `size` (else
+    the bytes' length) and `url` (else this server's /files/ID) say what Slack claims;
+    `redirect` makes a GET of it answer 302 to that address."""
+
+    name: str
+    data: bytes
+    filetype: str = "csv"
+    size: int | None = None
+    url: str | None = None
+    redirect: str | None = None
+
+
+@dataclass
 class FakeSlack:
     users: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
     # Slack user id -> extra fields of its user object (`deleted`, `is_bot`, `is_stranger`)
@@ -28,6 +44,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict[str, Any], int]]] = field(default_factory=dict)
+    files: dict[str, FakeFile] = field(default_factory=dict)  # file id -> the file
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -37,6 +54,12 @@ class FakeSlack:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fake._handle(self, body.decode())
+
+            def do_GET(self) -> None:  # Web API methods slack_sdk calls by GET; file bytes
+                path, _, query = self.path.partition("?")
+                if path.startswith("/files/"):
+                    return fake._download(self, path.removeprefix("/files/"))
+                fake._handle(self, query)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -59,9 +82,30 @@ class FakeSlack:
         """The next `times` calls of `method` answer `status` (429s with Retry-After)."""
         self.failures.setdefault(method, []).extend([(status, body, retry_after)] * times)
 
+    def add_file(self, file_id: str, name: str, data: bytes, **claims: Any) -> FakeFile:
+        self.files[file_id] = FakeFile(name, data, **claims)
+        return self.files[file_id]
+
+    def file_url(self, file_id: str) -> str:
+        return f"{self.url}/files/{file_id}"
+
     # --- the server side -------------------------------------------------------------
+    def _download(self, request: BaseHTTPRequestHandler, file_id: str) -> None:
+        self._record(Call("download", {"file": file_id, "host": request.headers.get("Host"),
+                                       "authorization": request.headers.get("Authorization")}))
+        shared = self.files.get(file_id)
+        if shared is None:
+            return self._send(request, 404, {}, raw=b"not found")
+        if shared.redirect:
+            return self._send(request, 302, {}, headers={"Location": shared.redirect}, raw=b"")
+        request.send_response(200)
+        request.send_header("Content-Type", "text/csv")
+        request.send_header("Content-Length", str(len(shared.data)))
+        request.end_headers()
+        request.wfile.write(shared.data)
+
     def _handle(self, request: BaseHTTPRequestHandler, body: str) -> None:
-        path = request.path
+        path = request.path.partition("?")[0]
         if request.headers.get("Content-Type", "").startswith("application/json"):
             params = json.loads(body or "{}")
         else:
@@ -97,7 +141,21 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D1"}}
+        if method == "files.info":
+            return self._file_info(params.get("file", ""))
         return {"ok": True, "ts": "1.0", "channel": params.get("channel", "C1")}
+
+    def _file_info(self, file_id: str) -> dict[str, Any]:
+        shared = self.files.get(file_id)
+        if shared is None:
+            return {"ok": False, "error": "file_not_found"}
+        url = shared.url or self.file_url(file_id)
+        return {"ok": True, "file": {
+            "id": file_id, "name": shared.name, "title": shared.name, "mode": "hosted",
+            "filetype": shared.filetype, "mimetype": "text/csv" if shared.filetype == "csv"
+            else "application/octet-stream", "is_external": False,
+            "size": len(shared.data) if shared.size is None else shared.size,
+            "url_private": url, "url_private_download": url}}
 
     def _record(self, call: Call, key: str | None = None) -> None:
         if key is not None:
@@ -120,11 +178,13 @@ class FakeSlack:
 
     # --- what tests ask --------------------------------------------------------------
     def wait_for(self, method: str, key: str | None = None, count: int = 1,
-                 timeout: float = 10) -> list[Call]:
-        """Block until `count` calls of `method` (to response_url `key`) were recorded."""
+                 timeout: float = 10, channel: str | None = None) -> list[Call]:
+        """Block until `count` calls of `method` (to response_url `key`, or posting to
+        `channel`) were recorded."""
         def matching() -> list[Call]:
             return [c for c in self.calls if c.method == method
-                    and (key is None or c.params.get("_key") == key)]
+                    and (key is None or c.params.get("_key") == key)
+                    and (channel is None or c.params.get("channel") == channel)]
 
         with self._changed:
             if not self._changed.wait_for(lambda: len(matching()) >= count, timeout=timeout):

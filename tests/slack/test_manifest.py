@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
+from handlers import files, home
 from handlers.commands import COMMANDS
-from handlers.home import EVENTS
 from tests.slack.conftest import SAM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +40,13 @@ def test_a_broken_manifest_is_caught(manifest):
 def test_declared_commands_and_events_are_exactly_those_handled(manifest):
     declared = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert declared == set(COMMANDS)
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == set(EVENTS)
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        *home.EVENTS, *files.EVENTS}
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    # a CSV file shared in the DM is an import: people must be able to write there
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
 
 
 def test_every_declared_command_is_answered_and_nothing_else(manifest, org, slack, fake):
@@ -56,4 +60,5 @@ def test_every_declared_command_is_answered_and_nothing_else(manifest, org, slac
 
 def test_the_least_scopes(manifest):
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "users:read", "users:read.email"}
+        "commands", "chat:write", "users:read", "users:read.email",
+        "files:read", "im:history"}  # the CSV import from the DM: files.info, message.im

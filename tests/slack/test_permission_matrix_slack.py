@@ -14,6 +14,7 @@ do not depend on each other or on their order.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -267,6 +268,20 @@ def button(action_id: str, value: Callable[[Target], str]) -> Send:
     return send
 
 
+def import_button(w: World, who: Who, t: Target | None) -> Answer:
+    """Import, clicked on the dry run of a CSV file shared in the DM: one row, the target,
+    in the target's project (the file is in the fake's registry, as Slack would hold it)."""
+    assert t is not None
+    data = (f"email,first_name,last_name,projects\n{t.email},Nia,New,{t.project}\n"
+            ).encode()
+    file_id = f"F{t.email.split('@')[0].upper()}"
+    w.fake.add_file(file_id, "people.csv", data)
+    value = json.dumps({"file": file_id, "sha256": hashlib.sha256(data).hexdigest()})
+    reply, key = w.slack.click(who.slack_id, "import_run", value)
+    assert reply.status == 200, f"import_run: HTTP {reply.status} {reply.body[:300]}"
+    return answer_for(w.fake, key, response=True)
+
+
 def change_value(t: Target) -> str:
     return json.dumps({"email": t.email, "level": "view-only", "projects": [t.project]})
 
@@ -443,6 +458,7 @@ ACTIONS = (
            button("approval_approve", request_id), approved),
     Action("approval_deny", Kind.APPROVE, "request",
            button("approval_deny", request_id), form_opened, opens_form=True),
+    Action("import_run", Kind.MANAGE, "new", import_button, created),
     # forms (view_submission)
     Action("form_user_new", Kind.MANAGE, "new", submit_user_new, created),
     Action("form_admin_make", Kind.ADMIN, "active", submit_admin_make, confirm_step),
