@@ -21,7 +21,7 @@ from bot.rules import (
     require_viewer,
 )
 from bot.services.context import Context, find_user, load_actor, reading
-from bot.services.views import UserView, user_view
+from bot.services.views import UserView, record_view, user_view
 from store import repository
 from store.models import AuditEvent
 
@@ -34,7 +34,8 @@ def list_users(
     Without an actor (the operator at the command line) every user is listed.
     """
     with reading(ctx) as session:
-        views = [user_view(u) for u in repository.live_users(session, status and status.value)]
+        views = [record_view(r) for r in
+                 repository.live_user_records(session, status and status.value)]
         if actor is None:
             return views
         _, who = load_actor(session, actor)

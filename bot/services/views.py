@@ -90,6 +90,16 @@ def user_view(user: User) -> UserView:
     )
 
 
+def record_view(record: tuple) -> UserView:
+    """A UserView of one `repository.live_user_records` tuple."""
+    email, first, last, status, slack, projects, level, effective, every, scope = record
+    admin = level is not None or effective is not None
+    return UserView(email=email, first_name=first, last_name=last, status=Status(status),
+                    projects=projects, slack_user_id=slack, level=_level(level),
+                    effective_level=_level(effective),
+                    scope=(Scope(all=True) if every else Scope.of(scope)) if admin else None)
+
+
 def actor_of(view: UserView) -> Actor:
     return Actor(
         email=view.email,
