@@ -25,10 +25,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """`amount` = `unit_price` x `quantity` (/ `per_days`, a prorated line: its quantity is
+    user-days and its unit price buys `per_days` of them, a whole cycle), rounded once."""
+
     description: str
     quantity: int
     unit_price: Decimal
     amount: Decimal  # rounded once, to the currency's minor unit
+    per_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,12 +125,12 @@ def price_cycle(
 
 
 def _users_line(terms: Terms, seats: int, user_days: int, days_in_cycle: int) -> Line:
-    description = users_line_description(terms.user_policy, user_days, days_in_cycle)
-    if terms.user_policy is UserPolicy.PRORATED:
+    description = users_line_description(terms.user_policy, seats, user_days, days_in_cycle)
+    if terms.user_policy is UserPolicy.PRORATED:  # the quantity is what the amount counts
         amount = terms.user_price * user_days / days_in_cycle  # rounded once, for the line
-    else:
-        amount = terms.user_price * seats
-    return Line(description, seats, terms.user_price, _round(terms, amount))
+        return Line(description, user_days, terms.user_price, _round(terms, amount),
+                    per_days=days_in_cycle)
+    return Line(description, seats, terms.user_price, _round(terms, terms.user_price * seats))
 
 
 def _round(terms: Terms, amount: Decimal) -> Decimal:

@@ -41,6 +41,11 @@ class Terms:
     user_policy: UserPolicy = UserPolicy.ANY_TIME
     timezone: str = "UTC"
 
+    @property
+    def priced(self) -> bool:
+        """Whether any price is set (until configured every price is 0)."""
+        return self.user_price > 0 or any(p > 0 for p in self.admin_prices.values())
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "currency", currency_code(self.currency))
         object.__setattr__(self, "user_price", _price(self.user_price, "the user price"))

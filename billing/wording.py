@@ -6,7 +6,9 @@ so the year never helps. Month names are fixed English, whatever the process loc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.cycles import Cycle
@@ -44,9 +46,22 @@ def admin_line_description(name: str, key: str, reason: str) -> str:
     return f"{name} ({key}): {reason}" if name else f"{key}: {reason}"
 
 
-def users_line_description(policy: UserPolicy, user_days: int, days_in_cycle: int) -> str:
+def users_line_description(policy: UserPolicy, seats: int, user_days: int,
+                           days_in_cycle: int) -> str:
     if policy is UserPolicy.PRORATED:
-        return f"Active users, prorated: {user_days} user-days of a {days_in_cycle}-day cycle"
+        days = "user-day" if user_days == 1 else "user-days"
+        users = "1 user" if seats == 1 else f"{seats} users"
+        return (f"Active users, prorated: {user_days} {days} ({users}) of a "
+                f"{days_in_cycle}-day cycle")
     if policy is UserPolicy.END_OF_CYCLE:
         return "Active users at the end of the cycle"
     return "Active users"
+
+
+def line_sum(line: Mapping[str, Any], money: Callable[[str], str], times: str = "×") -> str:
+    """`quantity × unit price = amount` of an invoice line (its JSON), honest for a
+    prorated line too: "302 user-days × $10.00 per 30 days = $100.67"."""
+    per = line.get("per_days")
+    unit = " user-days" if per and line["quantity"] != 1 else " user-day" if per else ""
+    price = money(line["unit_price"]) + (f" per {per} days" if per else "")
+    return f"{line['quantity']}{unit} {times} {price} = {money(line['amount'])}"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.money import format_money
+from billing.wording import line_sum
 from bot.slack_text import mrkdwn
 
 
@@ -59,8 +60,7 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
         versus = (f"unchanged from the previous cycle ({money(previous_total)})" if delta == 0
                   else f"{sign}{money(delta)} on the previous cycle ({money(previous_total)})")
     def line(ln: dict[str, Any]) -> str:
-        return (f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
-                f"{money(ln['amount'])}")
+        return f"• {ln['description']}: {line_sum(ln, money)}"
 
     blocks = [
         {"type": "header", "text": {"type": "plain_text",

@@ -58,11 +58,18 @@ class Actor:
 
 
 def require_viewer(actor: Actor) -> None:
-    if actor.acting_level < Level.VIEW_ONLY:
+    if actor.acting_level >= Level.VIEW_ONLY:
+        return
+    if actor.status is Status.ACTIVE and actor.assigned > Level.NONE:  # granted, not applied
         raise PermissionDenied(
-            f"{actor.name} is not an administrator, so Rollcall cannot show this. "
-            "Ask a SUPER admin to give you an admin role."
+            f"{actor.name}'s admin role ({actor.assigned.title}) is not applied yet: it "
+            "applies at their next login. Sign in again, or ask a SUPER admin to apply it "
+            "now (`admins apply`)."
         )
+    raise PermissionDenied(
+        f"{actor.name} is not an administrator, so Rollcall cannot show this. "
+        "Ask a SUPER admin to give you an admin role."
+    )
 
 
 def require_in_scope(actor: Actor, user_projects: Iterable[str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from billing.model import Level, Status
 from billing.money import format_money
+from billing.wording import line_sum
 from bot.services.queries import HistoryEntry, UsersPage
 from bot.services.views import UserView
 from bot.slack_text import TEXT_LIMIT, Mrkdwn, mrkdwn
@@ -183,8 +184,7 @@ def invoice(doc: dict[str, Any]) -> dict[str, Any]:
     kind = "Estimate (draft)" if doc["status"] == "draft" else "Final invoice"
     head = (f"*{kind}* for the cycle {doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}"
             f" · *{money(doc['total'])}*")
-    lines = [f"• {ln['description']}: {ln['quantity']} × {money(ln['unit_price'])} = "
-             f"{money(ln['amount'])}" for ln in doc["lines"]]
+    lines = [f"• {ln['description']}: {line_sum(ln, money)}" for ln in doc["lines"]]
     blocks = [text_block(head), *chunks(lines)][:50]
     return _payload(f"{kind}: {money(doc['total'])}", blocks)
 

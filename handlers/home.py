@@ -24,7 +24,8 @@ def summary(deps: Deps, actor: str) -> dict[str, Any] | None:
     try:
         page = users_page(deps.ctx, actor=actor, limit=1)
         admins = services.list_admins(deps.ctx, actor=actor)
-        doc = billing_service.invoice_on(deps.ctx, actor=actor).document
+        estimate = billing_service.invoice_on(deps.ctx, actor=actor)
+        doc = estimate.document
     except RollcallError:
         return None
     counts = {level.title: sum(a.level is level for a in admins)
@@ -34,7 +35,8 @@ def summary(deps: Deps, actor: str) -> dict[str, Any] | None:
             "estimate": format_money(Decimal(doc["total"]), doc["currency"]),
             "cycle": f"{doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}",
             "approvals": pending_requests(deps.ctx),
-            "scheduled": len(list_scheduled(deps.ctx, actor=actor))}
+            "scheduled": len(list_scheduled(deps.ctx, actor=actor)),
+            "notice": estimate.notice}
 
 
 def publish(deps: Deps, slack_user_id: str) -> None:

@@ -149,7 +149,8 @@ def home(summary: dict[str, Any] | None) -> dict[str, Any]:
         text_block("*Rollcall*"),
         text_block(f"*Active users:* {summary['active_users']}\n*Admins:* {levels}\n"
                    f"*This cycle's estimate:* {summary['estimate']} "
-                   f"({summary['cycle']})"),
+                   f"({summary['cycle']})"
+                   + (f"\n:warning: {summary['notice']}" if summary.get("notice") else "")),
         text_block(f"*Pending approvals:* {summary['approvals']}\n"
                    f"*Scheduled changes:* {summary['scheduled']}"),
         {"type": "actions", "elements": [

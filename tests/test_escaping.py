@@ -155,7 +155,8 @@ def cases(h: Hostile) -> Iterator[Case]:
                plain=(h.text,))
     yield Case(views.home, views.home({
         "active_users": 3, "admins": {h.key: 1}, "estimate": h.text, "cycle": h.reason,
-        "approvals": 1, "scheduled": 0}), "view", (h.key, h.text, h.reason))
+        "approvals": 1, "scheduled": 0, "notice": h.name}), "view",
+        (h.key, h.text, h.reason, h.name))
     yield Case(views.deny_reason, views.deny_reason(5), "view")
 
     yield Case(posts.cycle_summary, posts.cycle_summary(doc, [h.text, h.reason], "50.00"),

@@ -13,11 +13,18 @@ from sqlalchemy.orm import Session
 
 from billing.model import Level, Status
 from bot import posts
-from bot.errors import InvalidInput, NotFound, PermissionDenied
+from bot.errors import (
+    InvalidInput,
+    NotFound,
+    NotInitialised,
+    PermissionDenied,
+    RollcallError,
+    Unavailable,
+)
 from bot.rules import Actor, Scope, require_in_scope, require_level_changer, require_super
 from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
 from bot.services.guards import is_org_super, keep_an_org_super
-from bot.services.views import Outcome, user_view
+from bot.services.views import Outcome, UserView, user_view
 from bot.validation import clean_project_key
 from store import repository
 from store.models import AdminGrant, Project, User
@@ -52,6 +59,30 @@ def set_admin(
                             keys=keys)
 
 
+class _DryRun(Exception):
+    """Raised to roll a dry run's transaction back."""
+
+
+def refusal_of_change(ctx: Context, *, actor: str, email: str, level: Level,
+                      projects: Sequence[str] | None = None) -> str | None:
+    """Why `set_admin` would refuse this change now, or None: the change is made in a
+    transaction that is always rolled back, so every rule (rights, invariants) is the
+    real one, and nothing is written or audited."""
+    try:
+        keys = admin_keys(level, projects)
+        with writing(ctx) as (session, now):
+            actor_user, who = load_actor(session, actor)
+            change_admin(session, now, actor_user, who, via=Via.CLI, email=email,
+                         level=level, keys=keys)
+            raise _DryRun
+    except _DryRun:
+        return None
+    except (NotInitialised, Unavailable):
+        raise
+    except RollcallError as exc:
+        return str(exc)
+
+
 def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, *, via: Via,
                  email: str, level: Level, keys: list[str] | None) -> Outcome:
     """The admin change inside the caller's transaction (also run by an approval)."""
@@ -73,7 +104,7 @@ def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, 
     grant.all_projects = new_scope.all
     grant.scope = [rows[k] for k in keys or ()]
     grant.changed_at = now
-    keep_an_org_super(session, user, was_super, f"make them {level.title}")
+    keep_an_org_super(session, user, was_super, _doing(before, level, new_scope))
     record(session, at=now, via=via, action="admin.set", actor=actor_user, subject=user,
            before=before)
     after = user_view(user)
@@ -81,6 +112,15 @@ def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, 
                if after.pending else "")
     return Outcome(after, True, f"{after.name} is now {level.title} over "
                                 f"{new_scope.describe()}.{pending}")
+
+
+def _doing(before: UserView, level: Level, scope: Scope) -> str:
+    """What an admin change does, in the words of a refusal ("cannot ...")."""
+    if level < before.level or before.level is Level.NONE:
+        return f"make them {level.title}"
+    if before.scope is not None and before.scope.all and not scope.all:
+        return f"narrow their scope to {scope.describe()}"
+    return f"make them {level.title} over {scope.describe()}"
 
 
 def require_project_keys(session: Session, keys: Sequence[str] | None) -> dict[str, Project]:

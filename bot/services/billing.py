@@ -110,7 +110,21 @@ def _validated(timezone: str | None, cycle: str | None, anchor: date | None,
 
 def _apply(row: BillingTerms, changes: dict[str, Any], now: datetime) -> None:
     """Set the changes; every price is then written in the currency's minor unit
-    (`50` -> `50.00`), refusing one finer than the currency allows (JPY `10.5`)."""
+    (`50` -> `50.00`), refusing one finer than the currency allows (JPY `10.5`).
+
+    A new currency with prices already set must restate every price that is set: $10.00
+    is not 10.00 EUR, and silently keeping the number would bill it."""
+    new_currency = changes.get("currency")
+    if new_currency is not None and new_currency != row.currency:
+        kept = [column for column in ("user_price", *LEVEL_COLUMNS.values())
+                if Decimal(getattr(row, column)) > 0 and column not in changes]
+        if kept:
+            names = ", ".join(c.replace("_price", "").replace("_", "-") for c in kept)
+            raise InvalidInput(
+                f"The prices are in {row.currency}; changing the currency to "
+                f"{new_currency} needs them restated in {new_currency} in the same change "
+                f"(set: {names}), e.g. --currency {new_currency} --user-price P "
+                "--admin-price super=P.")
     for name, value in changes.items():
         setattr(row, name, value)
     for column in ("user_price", *LEVEL_COLUMNS.values()):
@@ -138,9 +152,15 @@ def _copy(row: BillingTerms, effective_from: datetime) -> BillingTerms:
     return BillingTerms(effective_from=effective_from, recorded_at=row.recorded_at, **fields)
 
 
+UNPRICED = ("No prices are set, so every amount is 0.00: a SUPER over all projects sets "
+            "them with `/billing settings` or `rollcall billing configure --user-price P "
+            "--admin-price super=P`.")
+
+
 @dataclass(frozen=True)
 class InvoiceView:
     document: dict[str, Any]
+    notice: str | None = None  # said beside the invoice: no prices set, for instance
 
     @property
     def final(self) -> bool:
@@ -172,7 +192,8 @@ def invoice_on(ctx: Context, *, day: date | None = None, actor: str | None = Non
         if stored is not None:
             return InvoiceView(stored.document)
         terms = bs.terms_for(vs, schedule, cycle)
-        return InvoiceView(bs.document(bs.compute(session, cycle, terms), "draft", terms.zone))
+        return InvoiceView(bs.document(bs.compute(session, cycle, terms), "draft", terms.zone),
+                           None if terms.priced else UNPRICED)
 
 
 def invoices(ctx: Context, *, actor: str | None = None) -> list[InvoiceView]:

@@ -78,7 +78,8 @@ def document(invoice: Invoice, status: str, zone: Any) -> dict[str, Any]:
         "admins": {email: level.label for email, level in invoice.admins.items()},
         "lines": [
             {"description": line.description, "quantity": line.quantity,
-             "unit_price": str(line.unit_price), "amount": str(line.amount)}
+             "unit_price": str(line.unit_price), "amount": str(line.amount),
+             **({"per_days": line.per_days} if line.per_days else {})}
             for line in invoice.lines
         ],
         "total": str(invoice.total),

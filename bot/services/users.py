@@ -218,12 +218,13 @@ def change_status_in(session: Session, now: datetime, actor_user: User, who: Act
     record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
            subject=user, before=before)
     after = user_view(user)
-    return Outcome(after, True, _status_sentence(after, action))
+    return Outcome(after, True, _status_sentence(after, action, before.status))
 
 
-def _status_sentence(user: UserView, action: str) -> str:
+def _status_sentence(user: UserView, action: str, was: Status) -> str:
     if action == "activate":
-        return f"{user.name} ({user.email}) is active again and takes a seat from now."
+        again = "again" if was is Status.DEACTIVATED else "now"  # a pending user never was
+        return f"{user.name} ({user.email}) is active {again} and takes a seat from now."
     if action == "deactivate":
         return (f"{user.name} ({user.email}) is deactivated; billing for them stops "
                 "from the next cycle.")

@@ -113,14 +113,17 @@ def test_golden_08_prorated_counts_local_days_and_rounds_once():
     arrival = at(utc(2025, 2, 20), assigned=Level.SUPER)
     february = compute_invoice(month(2025, 2), terms("prorated"), [history("sam", arrival)])
     assert february.lines[0].description == (
-        "Active users, prorated: 9 user-days of a 28-day cycle"
+        "Active users, prorated: 9 user-days (1 user) of a 28-day cycle"
     )
+    # the quantity is what the amount is computed from: 9 user-days at $10.00 per 28 days
+    assert (february.lines[0].quantity, february.lines[0].per_days) == (9, 28)
     assert february.lines[0].amount == Decimal("3.21")
     assert february.total == Decimal("53.21")
     ada = history("ada", at(utc(2025, 3, 11, 12)), at(utc(2025, 3, 20, 8), GONE))
     march = compute_invoice(month(2025, 3), terms("prorated"), [history("sam", arrival), ada])
-    assert march.lines[0].quantity == 2
-    assert march.lines[0].description.endswith("41 user-days of a 31-day cycle")
+    assert (march.lines[0].quantity, march.lines[0].per_days) == (41, 31)
+    assert march.lines[0].description.endswith("41 user-days (2 users) of a 31-day cycle")
+    assert march.active_users == 2
     assert march.total == Decimal("63.23")
     april = compute_invoice(month(2025, 4), terms("prorated"), [history("sam", arrival), ada])
     assert (april.active_users, april.total) == (1, Decimal("60.00"))
@@ -187,7 +190,7 @@ def test_prorated_days_are_local_days_of_the_billing_zone():
     # 22:30Z on Mar 30 is already Mar 31 in Paris: one local day, out of 31.
     late = history("late", at(utc(2025, 3, 30, 22, 30)))
     invoice = compute_invoice(march, terms("prorated", "Europe/Paris"), [late])
-    assert invoice.lines[0].description.endswith("1 user-days of a 31-day cycle")
+    assert invoice.lines[0].description.endswith("1 user-day (1 user) of a 31-day cycle")
     assert invoice.total == Decimal("0.32")
 
 
@@ -226,3 +229,23 @@ def test_a_new_admin_mid_cycle_is_not_called_an_upgrade():
 def test_histories_are_read_once_from_any_iterable():
     people = (history(f"u{n}", before=State(ACTIVE)) for n in range(5))
     assert compute_invoice(month(2025, 3), terms(), people).active_users == 5
+
+
+def test_a_prorated_line_reads_as_the_sum_it_is():
+    """`quantity × unit price = amount`, for every policy: a prorated line counts user-days
+    at the price of a whole cycle's worth of them (issue 11: "14 x EUR 10.00 = 100.67")."""
+    from billing.money import format_money
+    from billing.wording import line_sum
+
+    ada = history("ada", at(utc(2025, 3, 11, 12)), at(utc(2025, 3, 20, 8), GONE))
+    sam = history("sam", at(utc(2025, 2, 20), assigned=Level.SUPER))
+    march = compute_invoice(month(2025, 3), terms("prorated"), [sam, ada])
+    line = march.lines[0]
+    doc = {"quantity": line.quantity, "unit_price": str(line.unit_price),
+           "amount": str(line.amount), "per_days": line.per_days}
+    text = line_sum(doc, lambda v: format_money(Decimal(v), "USD"))
+    assert text == "41 user-days × $10.00 per 31 days = $13.23"
+    assert (line.unit_price * line.quantity / line.per_days).quantize(Decimal("0.01")) == (
+        line.amount)
+    plain = compute_invoice(month(2025, 3), terms(), [sam, ada]).lines[0]
+    assert plain.per_days is None and plain.amount == plain.unit_price * plain.quantity
