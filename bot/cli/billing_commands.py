@@ -9,6 +9,7 @@ from typing import Any
 
 from billing.model import Level
 from billing.money import format_money
+from billing.wording import line_sum
 from bot.errors import InvalidInput
 from bot.services import Context, Via
 from bot.services import billing as service
@@ -40,14 +41,15 @@ def render(doc: dict[str, Any]) -> str:
     def money(text: str) -> str:
         return format_money(Decimal(text), cur)
 
-    lines = [f"  {ln['description']}: {ln['quantity']} x {money(ln['unit_price'])}"
-             f" = {money(ln['amount'])}" for ln in doc["lines"]]
+    lines = [f"  {ln['description']}: {line_sum(ln, money, 'x')}" for ln in doc["lines"]]
     return "\n".join([head, *lines, f"  Total: {format_money(Decimal(doc['total']), cur)}"])
 
 
 def preview(args: argparse.Namespace, ctx: Context) -> str:
-    doc = service.invoice_on(ctx, actor=args.actor).document
-    return json.dumps(doc, indent=2) if args.json else render(doc)
+    view = service.invoice_on(ctx, actor=args.actor)
+    if args.json:
+        return json.dumps(view.document, indent=2)
+    return render(view.document) + (f"\n{view.notice}" if view.notice else "")
 
 
 def invoice(args: argparse.Namespace, ctx: Context) -> str:
