@@ -200,7 +200,7 @@ def test_seat_approval_turns_an_assistants_new_active_seats_into_requests(org, c
     assert "add Ada Byron" in created.message and "activate Bo Diaz" in activated.message
     assert "ada@example.com" not in {u.email for u in services.list_users(org)}
     assert "Created Ada Byron" in ap.approve(org, actor=SAM, via=SLACK, request_id=created.id)
-    assert "active again" in ap.approve(org, actor=LEE, via=SLACK, request_id=activated.id)
+    assert "is active now" in ap.approve(org, actor=LEE, via=SLACK, request_id=activated.id)
     users = {u.email: u.status.value for u in services.list_users(org)}
     assert users["ada@example.com"] == "active" and users["bo@example.com"] == "active"
     refused = cli("users", "add", "--email", "dee@example.com", "--first-name", "Dee",

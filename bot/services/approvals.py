@@ -75,12 +75,20 @@ def _describe(action: str, change: dict[str, Any], name: str) -> str:
         return (f"import {rows:,} user{'s' * (rows != 1)} from a CSV file "
                 f"({change['active']:,} active)")
     who = f"{name} ({change['email']})"
+    if action == "create_user":
+        return f"add {who} as an active user"
+    if action == "activate_user":
+        return f"activate {who}"
     if action in REMOVALS:
         then = REMOVALS[action]
         return f"remove {who}'s admin role" + (f" and {then} them" if then else "")
     keys = change.get("projects")
     scope = "all projects" if keys is None else ", ".join(keys)
     return f"make {who} {Level.parse(change['level']).title} over {scope}"
+
+
+def _name(user: User) -> str:
+    return f"{user.first_name} {user.last_name}"
 
 
 def _require_requester(who: Actor, target: User) -> None:
@@ -106,8 +114,9 @@ def request_admin_change(ctx: Context, *, actor: str, via: Via, email: str, leve
         threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
         needed = 2 if threshold is not None and hint.this_cycle > threshold else 1
         change = {"email": user.email, "level": level.label, "projects": keys}
-        return _post_request(ctx, session, now, via, requester, who, user, "set_admin", change,
-                             needed, hint.message)
+        return _post_request(ctx, session, now, via, requester, who, action="set_admin",
+                             change=change, subject=user, needed=needed, hint=hint.message,
+                             what=_describe("set_admin", change, _name(user)))
 
 
 @refusing("approval.request")
@@ -126,23 +135,27 @@ def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
         if user.grant is None or user.grant.level is None:
             raise InvalidInput(f"{user.first_name} {user.last_name} has no admin role to "
                                "remove.")
-        return _post_request(ctx, session, now, via, requester, who, user, action,
-                             {"email": user.email}, 1, "Removing an admin role saves "
-                             "nothing this cycle; the next cycle no longer bills it.")
+        change = {"email": user.email}
+        return _post_request(ctx, session, now, via, requester, who, action=action,
+                             change=change, subject=user,
+                             what=_describe(action, change, _name(user)),
+                             hint="Removing an admin role saves nothing this cycle; the "
+                                  "next cycle no longer bills it.")
 
 
 def _post_request(ctx: Context, session: Session, now: datetime, via: Via, requester: User,
-                  who: Actor, user: User, action: str, change: dict[str, Any], needed: int,
-                  hint: str) -> Requested:
+                  who: Actor, *, action: str, change: dict[str, Any], subject: User | None,
+                  what: str, hint: str, needed: int = 1, audited: str | None = None
+                  ) -> Requested:
+    """Record a request, audit it (`audited`, else `what`) and post its card."""
     request = ApprovalRequest(action=action, change=change, requested_by=requester.id,
                               requested_at=now, status="pending", approvals_needed=needed,
                               expires_at=now + timedelta(hours=policy(session).expiry_hours),
                               hint=hint)
     session.add(request)
     session.flush()
-    record(session, at=now, via=via, action="approval.request",
-           actor=requester, subject=user, before=None, reason=f"request {request.id}: {change}")
-    what = _describe(action, change, f"{user.first_name} {user.last_name}")
+    record(session, at=now, via=via, action="approval.request", actor=requester,
+           subject=subject, before=None, reason=f"request {request.id}: {audited or what}")
     enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
             now=now, payload=posts.approval_card(
                 request.id, f"{who.name} ({requester.email})", what, hint,
@@ -290,31 +303,20 @@ def request_seat(ctx: Context, *, actor: str, via: Via, new: NewUser | None = No
             require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
             if repository.live_user_by_email_key(session, email_key(new.email)):
                 raise InvalidInput(f"{new.email} is already a user.")
-            action = "create_user"
+            action, subject = "create_user", None
             change: dict[str, Any] = {"email": new.email, "first_name": new.first_name,
                                       "last_name": new.last_name, "active": True,
                                       "projects": list(new.projects)}
-            what = f"add {new.first_name} {new.last_name} ({new.email}) as an active user"
-            subject = None
+            name = f"{new.first_name} {new.last_name}"
         else:
             subject = find_user(session, email or "")
             require_user_manager(who, [p.key for p in subject.projects])
-            action, change = "activate_user", {"email": subject.email}
-            what = f"activate {subject.first_name} {subject.last_name} ({subject.email})"
-        request = ApprovalRequest(action=action, change=change, requested_by=requester.id,
-                                  requested_at=now, status="pending", approvals_needed=1,
-                                  expires_at=now + timedelta(hours=policy(session).expiry_hours),
-                                  hint=hint.message)
-        session.add(request)
-        session.flush()
-        record(session, at=now, via=via, action="approval.request", actor=requester,
-               subject=subject, before=None, reason=f"request {request.id}: {action}")
-        seat = f"A seat costs {_signed(hint.this_cycle, hint.currency)} this cycle."
-        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
-                now=now, payload=posts.approval_card(
-                    request.id, f"{who.name} ({requester.email})", what, seat, 1,
-                    request.expires_at))
-        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}.")
+            action, change, name = "activate_user", {"email": subject.email}, _name(subject)
+        return _post_request(ctx, session, now, via, requester, who, action=action,
+                             change=change, subject=subject,
+                             what=_describe(action, change, name), audited=action,
+                             hint=f"A seat costs {_signed(hint.this_cycle, hint.currency)} "
+                                  "this cycle.")
 
 
 def _signed(amount: Decimal, currency: str) -> str:
@@ -354,21 +356,9 @@ def request_import(ctx: Context, *, actor: str, via: Via, data: bytes,
         cost = (f"Adds {seats:,} active user{'s' * (seats != 1)}: "
                 f"{_signed(seats * hint.this_cycle, hint.currency)} this cycle, "
                 f"{_signed(seats * hint.next_cycle, hint.currency)} a cycle after.")
-        request = ApprovalRequest(action=IMPORT, change=change, requested_by=requester.id,
-                                  requested_at=now, status="pending", approvals_needed=needed,
-                                  expires_at=now + timedelta(hours=rules.expiry_hours),
-                                  hint=cost)
-        session.add(request)
-        session.flush()
-        what = _describe(IMPORT, change, "")
-        record(session, at=now, via=via, action="approval.request", actor=requester,
-               subject=None, before=None, reason=f"request {request.id}: {what}")
-        enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
-                now=now, payload=posts.approval_card(
-                    request.id, f"{who.name} ({requester.email})", what, cost, needed,
-                    request.expires_at))
-        return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
-                                     f"{cost}")
+        return _post_request(ctx, session, now, via, requester, who, action=IMPORT,
+                             change=change, subject=None, needed=needed, hint=cost,
+                             what=_describe(IMPORT, change, ""))
 
 
 def expire_requests(ctx: Context) -> list[str]:
