@@ -206,6 +206,6 @@ def test_seat_approval_turns_an_assistants_new_active_seats_into_requests(org, c
     refused = cli("users", "add", "--email", "dee@example.com", "--first-name", "Dee",
                   "--last-name", "Lo", "--actor", PAT)
     assert refused.code == 1 and "needs a SUPER's approval" in refused.err
-    with pytest.raises(ApprovalRequired, match="Importing 1 active users"):
+    with pytest.raises(ApprovalRequired, match="Importing 1 active user needs"):
         services.import_users(org, actor=PAT, via=Via.CLI,
                               data=b"email,first_name,last_name\ndee@example.com,Dee,Lo\n")
