@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,19 @@ from tests.fakes import FixedClock
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 HASHER = RandomSecretHasher()  # the production hasher: fast by design
+
+
+# A test that needs none of these runs in memory: the unit tier (`make test-unit`).
+OUTSIDE_WORLD = {"database_url", "postgres_url", "tmp_path", "tmp_path_factory"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers by what a test touches: `unit` (plain values, fakes, no files, no database,
+    no server) or `integration` (a database, files, loopback HTTP, subprocesses)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        touches = fixtures & OUTSIDE_WORLD or "slack" in item.path.parts
+        item.add_marker(pytest.mark.integration if touches else pytest.mark.unit)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,11 +85,35 @@ def clock() -> FixedClock:
     return FixedClock("2025-02-01T00:00:00Z")
 
 
-@pytest.fixture
-def empty_ctx(database_url: str, clock: FixedClock) -> Iterator[Context]:
-    """A migrated database with no organization yet."""
-    ctx = bootstrap(Settings(database_url=database_url), clock=clock, hasher=HASHER)
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head, once a session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    ctx = bootstrap(Settings(database_url=f"sqlite:///{path}"), hasher=HASHER)
     upgrade_schema(ctx)
+    ctx.uow.engine.dispose()
+    return path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+
+
+@pytest.fixture
+def empty_ctx(database_url: str, clock: FixedClock, migrated_sqlite: Path) -> Iterator[Context]:
+    """A migrated database with no organization yet. On SQLite a copy of the session's
+    migrated template (the migrations run once, not per test); on PostgreSQL each test's
+    own schema is migrated."""
+    sqlite_file = database_url.removeprefix("sqlite:///") if database_url.startswith(
+        "sqlite:///") else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        _copy_sqlite(migrated_sqlite, Path(sqlite_file))
+    ctx = bootstrap(Settings(database_url=database_url), clock=clock, hasher=HASHER)
+    if sqlite_file is None:
+        upgrade_schema(ctx)
     yield ctx
     ctx.uow.engine.dispose()
 
