@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,11 +23,31 @@ from sqlalchemy.exc import DBAPIError
 from bot.services.context import Context, writing
 from store.models import OutboxMessage
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 log = logging.getLogger("rollcall.outbox")
 LEASE = timedelta(minutes=10)
 MAX_DELAY = timedelta(hours=1)
 PERMANENT = {"channel_not_found", "not_in_channel", "invalid_auth", "account_inactive",
              "token_revoked", "is_archived", "invalid_blocks", "msg_too_long"}
+
+
+def channel_gaps(settings: Settings) -> list[str]:
+    """One sentence per posting channel that is not set, saying what is not posted. Said
+    once when a process that posts starts (`serve`, `clock`), never per post: recording
+    a post without a channel only leaves a debug line (store/outbox.py)."""
+    gaps = []
+    if not settings.rollcall_billing_channel:
+        gaps.append("ROLLCALL_BILLING_CHANNEL is not set: cycle summaries, heads-ups and "
+                    "warnings (a refused attempt on the last SUPER, a failed scheduled "
+                    "change) are not posted.")
+    if not settings.rollcall_approvals_channel:
+        cards = ("first-login cards go to ROLLCALL_BILLING_CHANNEL"
+                 if settings.rollcall_billing_channel else "nor are first-login cards")
+        gaps.append("ROLLCALL_APPROVALS_CHANNEL is not set: approval requests are not "
+                    f"posted ({cards}).")
+    return gaps
 
 
 @dataclass(frozen=True)

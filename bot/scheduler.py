@@ -90,15 +90,14 @@ def heads_up(ctx: Context) -> list[str]:
     invoice) is computed only when the post is actually recorded, once per cycle.
     """
     with reading(ctx) as session:
-        vs = bs.versions(session, repository.organization(session))
-        schedule = bs.schedule_of(vs)
+        billing_calendar = bs.calendar(session, repository.organization(session))
         now = ctx.clock.now()
-        cycle = schedule.cycle_containing(now)
+        cycle = billing_calendar.cycle_containing(now)
         key = f"headsup:{cycle.start.isoformat()}"
         if now < cycle.end - HEADS_UP or not ctx.channels.billing or recorded(session, key):
             return []
     with writing(ctx) as (session, now):
-        terms = bs.terms_for(vs, schedule, cycle)
+        terms = billing_calendar.terms_for(cycle)
         doc = bs.document(bs.compute(session, cycle, terms), "draft", terms.zone)
         facts = heads_up_facts(session, cycle, terms.zone)
         payload = posts.heads_up(doc, short_date(cycle.end, terms.zone), **facts)

@@ -4,10 +4,16 @@ scheduler runs inside unless ROLLCALL_SCHEDULER=off (where a `clock` process run
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.bootstrap import bootstrap, upgrade_schema
+from bot.errors import NotInitialised
+from bot.services.context import Context, reading
 from bot.settings import Settings, SettingsError
+from store.db import describe
+
+log = logging.getLogger("rollcall.serve")
 
 HOW_TO_CREATE = (
     "Create the Slack app from manifest.yml (https://api.slack.com/apps > Create New App > "
@@ -27,10 +33,42 @@ def require_slack(settings: Settings) -> None:
         raise SettingsError(f"Missing {' and '.join(missing)}. {HOW_TO_CREATE}")
 
 
+def configuration_gaps(settings: Settings, *, http: bool = True) -> list[str]:
+    """What a long-running process says once at start about optional settings left out:
+    the posting channels (bot.outbox.channel_gaps) and, serving HTTP, the login
+    webhook's secret."""
+    from bot.outbox import channel_gaps
+
+    gaps = channel_gaps(settings)
+    if http and settings.rollcall_webhook_secret is None:
+        gaps.append("ROLLCALL_WEBHOOK_SECRET is not set: POST /hooks/login refuses every "
+                    "request (401), so sign-ins reach Rollcall only from Slack and the CLI.")
+    return gaps
+
+
+def announce_start(ctx: Context, settings: Settings, *, http: bool = True) -> None:
+    """Log, once, each configuration gap and a database that is not initialised (naming
+    it: a relative SQLite path is read from the folder the process started in). Per
+    event, nothing more is said about them."""
+    log.info("Rollcall uses %s", describe(ctx.uow.engine.url))
+    try:
+        with reading(ctx):  # a database that cannot be used raises what it means
+            pass
+    except NotInitialised as exc:
+        log.warning("%s Until then every Slack command answers with how to initialise.",
+                    exc.for_operator())
+    for gap in configuration_gaps(settings, http=http):
+        log.warning(gap)
+
+
 def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
+    """Check the settings, apply migrations, then serve (HTTP or Socket Mode). Every
+    configuration gap is logged once, here; the Slack token is checked in the
+    background, so a slow or unreachable Slack never stops the start."""
     require_slack(settings)
     ctx = bootstrap(settings)
     upgrade_schema(ctx)
+    announce_start(ctx, settings, http=settings.slack_app_token is None)
     if settings.rollcall_scheduler == "on":  # one scheduler, in this (the master) process
         from bot.scheduler import run_forever
         from handlers.app import slack_client
@@ -42,10 +80,14 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
         from bot.outbox import Pump
         from handlers.app import build_app, slack_client
 
-        client = slack_client(settings)
+        client = slack_client(settings)  # the app's token check announces a failure
         SocketModeHandler(build_app(ctx, settings, client, Pump(ctx, client)),
                           settings.slack_app_token.get_secret_value()).start()
         return
+
+    from handlers.app import TokenCheck
+
+    TokenCheck(settings).start()  # the workers check too, for /healthz, but say nothing
 
     def post_fork(server: Any, worker: Any) -> None:
         # workers build their own engine; the scheduler's connections stay the master's
@@ -72,7 +114,7 @@ class Gunicorn:
             def load(self) -> Any:
                 from bot.web import create_app
 
-                return create_app()
+                return create_app(announce_token=False)  # the master says it once
 
         self._app = App()
 

@@ -37,8 +37,41 @@ class Settings(BaseSettings):
         normalize_url(value)  # raises ValueError with the reason
         return value
 
+    @field_validator("slack_bot_token", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`SLACK_BOT_TOKEN=` (or spaces) in .env means not set; spaces around a pasted
+        token are dropped."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_kind(value, "xoxb-", "the Bot User OAuth Token from the app's "
+                                            "OAuth & Permissions page")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_kind(value, "xapp-", "an app-level token with connections:write, "
+                                            "from the app's Basic Information page")
+
+
+def _token_kind(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
+    """Refuse a token of another kind (a user token xoxp-, a signing secret) before
+    anything calls Slack with it. The message never repeats the token."""
+    if value is not None and not value.get_secret_value().startswith(prefix):
+        raise ValueError(f"it must start with {prefix} ({what})")
+    return value
+
 
 def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment (and .env); SettingsError, one line naming the
+    setting, when one is malformed."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

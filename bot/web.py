@@ -113,16 +113,23 @@ def database_reachable(ctx: Context) -> bool:
 
 
 def create_app(settings: Settings | None = None, context: Context | None = None,
-               bolt: Any = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+               bolt: Any = None, *, announce_token: bool = True,
+               ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """The WSGI application. Gunicorn calls it with no arguments (settings from the
-    environment); tests pass their own context and Bolt app."""
-    from handlers.app import build_app, slack_client
+    environment); tests pass their own context and Bolt app.
+
+    Building it never calls Slack: the bot token is checked in the background
+    (`TokenCheck`), and /healthz reports it while Slack has not confirmed it.
+    `announce_token=False` leaves the log line about a failed check to another process
+    (`serve`'s master says it once for all its workers)."""
+    from handlers.app import TokenCheck, build_app, slack_client
 
     settings = settings or load_settings()
     ctx = context or bootstrap(settings)
     client = slack_client(settings)
     pump = Pump(ctx, client)  # sends what requests record (cards, warnings) after commit
-    slack = SlackRequestHandler(build_app(ctx, settings, client, pump))
+    token = TokenCheck(settings, announce=announce_token).start()
+    slack = SlackRequestHandler(build_app(ctx, settings, client, pump, token))
     secret = settings.rollcall_webhook_secret
     slack_secret = settings.slack_signing_secret
 
@@ -149,9 +156,14 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
                 pump.kick()  # a first-login card may be waiting
             return _reply(start, f"{status} {HTTPStatus(status).phrase}", body)
         if path == "/healthz" and method in ("GET", "HEAD"):
+            # 200 while the database answers; an unverified Slack token is reported, not
+            # fatal (Slack may be down, or the token revoked: the database is still fine)
+            problem = token.problem
+            slack_state = {"slack": problem} if problem else {}
             if database_reachable(ctx):
-                return _reply(start, "200 OK", {"status": "ok"})
-            return _reply(start, "503 Service Unavailable", {"status": "database unreachable"})
+                return _reply(start, "200 OK", {"status": "ok", **slack_state})
+            return _reply(start, "503 Service Unavailable",
+                          {"status": "database unreachable", **slack_state})
         return _reply(start, "404 Not Found", {"error": "not found"})
 
     return app

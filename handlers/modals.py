@@ -285,6 +285,8 @@ def register(app: App, deps: Deps) -> None:
         if not changed:
             ack()
             return
+        if "currency" in changed:  # the form shows every price beside it: all restated
+            changed.update({k: values[k] for k in PRICE_FIELDS if values.get(k) is not None})
         prices = {level: changed[f"{level.label.replace('-', '_')}_price"]
                   for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY)
                   if f"{level.label.replace('-', '_')}_price" in changed}
@@ -301,6 +303,9 @@ def register(app: App, deps: Deps) -> None:
             return
         ack()
         _notify(_response_url(deps, meta), text)
+
+
+PRICE_FIELDS = ("user_price", "super_price", "assistant_price", "view_only_price")
 
 
 def _settings_errors(values: dict[str, Any]) -> dict[str, str]:

@@ -8,7 +8,9 @@ failing row, password hash included; code still finds it in `exc.orig.diag`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
@@ -32,16 +34,52 @@ def normalize_url(raw: str) -> URL:
     if backend == "postgresql":
         return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
+        if url.host:  # sqlite://rollcall.db: the file name was read as a host name
+            meant = "/".join(part for part in (url.host, url.database) if part)
+            raise ValueError(
+                f"with two slashes {meant.split('/')[0]!r} is read as a host name; use "
+                f"sqlite:///{meant} (three slashes) for a file relative to the current "
+                f"folder, or four for an absolute path (sqlite:////srv/rollcall/rollcall.db)")
         return url
     raise ValueError(f"unsupported database {backend!r} (use sqlite or postgresql)")
 
 
-def make_engine(raw_url: str) -> Engine:
-    """The engine for a database URL; its errors and logs never show statement values."""
+def sqlite_path(url: URL) -> Path | None:
+    """The absolute path of a SQLite database file; None for other databases and for an
+    in-memory one. A relative path is read from the current folder, as SQLite does."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri") in ("true", "1") or url.database.startswith("file:"):
+        return None  # a SQLite URI names its file its own way
+    return Path(os.path.abspath(url.database))
+
+
+def describe(url: URL) -> str:
+    """The database for a person: a SQLite file's absolute path, or the URL with its
+    password masked (never the password itself)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"the SQLite file {path}"
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite database {url.render_as_string(hide_password=True)}"
+    shown = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+    return f"the PostgreSQL database {shown}"
+
+
+def make_engine(raw_url: str, *, create: bool = True) -> Engine:
+    """The engine for a database URL; its errors and logs never show statement values.
+
+    With `create=False` a SQLite file that does not exist is not created (SQLite creates
+    one on connect otherwise): connecting fails with "unable to open database file", so
+    a command run in the wrong folder says so instead of reading an empty database.
+    """
     url = normalize_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+        path = sqlite_path(url)
+        if not create and path is not None:
+            _open_existing_only(engine, path)
         return engine
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     event.listen(engine, "handle_error", _primary_message_only)
@@ -60,6 +98,16 @@ def _primary_message_only(context: ExceptionContext) -> None:
     wrapper = context.sqlalchemy_exception
     if wrapper is not None and wrapper.args and isinstance(wrapper.args[0], str):
         wrapper.args = (wrapper.args[0].replace(full, primary), *wrapper.args[1:])
+
+
+def _open_existing_only(engine: Engine, path: Path) -> None:
+    """Open the file as a SQLite URI with `mode=rw`: read and write, never create."""
+    uri = f"file:{quote(str(path))}?mode=rw"
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, record, cargs, cparams) -> None:  # noqa: ANN001
+        cargs[:1] = [uri]
+        cparams["uri"] = True
 
 
 def _tune_sqlite(engine: Engine, *, in_memory: bool) -> None:

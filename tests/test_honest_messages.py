@@ -92,3 +92,15 @@ def test_unset_prices_are_said_and_a_new_currency_restates_them(rollcall):
     assert rollcall("billing", "configure", "--currency", "EUR", "--user-price", "9",
                     *SAM).code == 0
     assert "€9.00" in rollcall("billing", "preview", *SAM).out
+
+
+def test_a_dry_run_of_a_refused_change_says_it_would_be_refused(rollcall):
+    refused = rollcall("admins", "set", "sam@example.com", "view-only", "--dry-run", *SAM)
+    assert refused.code == 1
+    assert "would be refused now" in refused.err and "who can act now" in refused.err
+    rollcall("users", "add", "--email", "lee@example.com", "--first-name", "Lee",
+             "--last-name", "Park", *SAM)
+    fine = rollcall("admins", "set", "lee@example.com", "assistant", "--dry-run", *SAM)
+    assert fine.code == 0 and "refused" not in fine.out
+    listed = rollcall("admins", "list", "--json")
+    assert "lee@example.com" not in listed.out  # a dry run changes nothing

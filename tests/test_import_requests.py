@@ -106,14 +106,16 @@ def test_above_the_cost_threshold_two_supers_approve_an_import(org):
     assert "Imported 3 users" in ap.approve(org, actor=KIM, via=SLACK, request_id=asked.id)
 
 
-def test_an_import_that_no_longer_holds_fails_with_the_reason(org):
+def test_a_row_whose_user_was_added_meanwhile_is_left_alone(org):
+    """A row naming an existing user is left alone, as in any import (issue 11)."""
     asked = ap.request_import(org, actor=PAT, via=SLACK, data=CSV, source=SOURCE)
     services.create_user(org, actor=SAM, via=Via.CLI, email="ada@example.com",
                          first_name="Ada", last_name="Lovelace", projects=["alpha"])
-    failed = ap.approve(org, actor=SAM, via=SLACK, request_id=asked.id)
-    assert "failed" in failed and "ada@example.com is already a user" in failed
-    assert request_row(org, asked.id)[1] == "failed"
-    assert "bob@example.com" not in emails(org)  # all or nothing
+    done = ap.approve(org, actor=SAM, via=SLACK, request_id=asked.id)
+    assert "Imported 2 users" in done and "1 row that differs from its user left alone" in done
+    assert {"bob@example.com", "cy@example.com"} <= set(emails(org))
+    names = {u.email: u.last_name for u in services.list_users(org)}
+    assert names["ada@example.com"] == "Lovelace"
 
 
 def test_a_file_imported_meanwhile_is_not_imported_twice(org):

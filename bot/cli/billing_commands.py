@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from billing.cycles import zone_named
 from billing.model import Level
-from billing.money import format_money
+from billing.money import currency_code, format_money, parse_price
 from billing.wording import line_sum
-from bot.errors import InvalidInput
+from bot.errors import UsageError
 from bot.services import Context, Via
 from bot.services import billing as service
 
+OPTIONS = ("timezone", "cycle", "anchor", "currency", "user_price", "user_policy")
+
+
+def _format(option: str, value: str, check: Callable[[str], object]) -> None:
+    """An option's value must be well formed (the service checks it again, and what
+    depends on stored settings, such as decimals for the currency); a malformed one is a
+    usage error, exit 2, as argparse's own."""
+    try:
+        check(value)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"billing configure {option}: {exc}") from None
+
 
 def configure(args: argparse.Namespace, ctx: Context) -> str:
+    if not args.admin_price and all(getattr(args, name) is None for name in OPTIONS):
+        raise UsageError("billing configure: say what to change, e.g. --user-price 10.00 "
+                         "or --timezone UTC (rollcall billing configure --help lists them).")
+    for option, value, check in (("--timezone", args.timezone, zone_named),
+                                 ("--currency", args.currency, currency_code),
+                                 ("--user-price", args.user_price, parse_price)):
+        if value is not None:
+            _format(option, value, check)
     prices: dict[Level, str] = {}
     for item in args.admin_price:
         level, sep, price = item.partition("=")
@@ -24,7 +46,9 @@ def configure(args: argparse.Namespace, ctx: Context) -> str:
         except ValueError:
             parsed = Level.NONE
         if not sep or parsed is Level.NONE:
-            raise InvalidInput(f"--admin-price {item!r}: write LEVEL=PRICE, e.g. super=50.00.")
+            raise UsageError(f"billing configure --admin-price {item!r}: write LEVEL=PRICE "
+                             "with a level super, assistant or view-only, e.g. super=50.00.")
+        _format("--admin-price", price, parse_price)
         prices[parsed] = price
     return service.configure_billing(
         ctx, actor=args.actor, via=Via.CLI, timezone=args.timezone, cycle=args.cycle,

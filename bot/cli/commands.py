@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import TextIO
 
-from billing.model import Level, Status
-from billing.money import format_money
+from billing.model import Level
 from bot import services
 from bot.bootstrap import upgrade_schema
-from bot.cli import billing_commands
+from bot.cli import admin_commands, billing_commands, settings_commands, user_commands
 from bot.cli.progress import Progress
+from bot.cli.user_commands import Answered
 from bot.errors import InvalidInput
 from bot.services import Context, Via, maintenance
+from bot.services.admins import refusal_of_change
 from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
 from bot.services.queries import check_admin_change
@@ -32,7 +31,11 @@ def dispatch(args: argparse.Namespace, ctx: Context, out: TextIO,
     action = getattr(args, f"{command}_command", None)
     handler = HANDLERS[(command, action)]
     args.progress = Progress(out, err or sys.stderr, quiet=getattr(args, "json", False))
-    result = handler(args, ctx)
+    try:
+        result = handler(args, ctx)
+    except Answered as answer:  # the answer is a document on stdout, with its exit code
+        print(answer.text, file=out)
+        raise SystemExit(answer.code) from None
     if result:
         print(result, file=out)
 
@@ -110,62 +113,20 @@ def _login(args: argparse.Namespace, ctx: Context) -> str:
     return services.login(ctx, via=CLI, email=args.email).message
 
 
-def _user_list(args: argparse.Namespace, ctx: Context) -> str:
-    status = Status(args.status) if args.status else None
-    users = services.list_users(ctx, actor=args.actor, status=status)
-    if args.json:
-        return json.dumps([u.user_json() for u in users], indent=2)
-    active = sum(u.status is Status.ACTIVE for u in users)
-    rows = [(u.email, u.name, u.status.value, ",".join(u.projects) or "-") for u in users]
-    return f"Total Active Users: {active}\n" + _table(("EMAIL", "NAME", "STATUS", "PROJECTS"), rows)
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read {path}: {exc.strerror}.") from exc
-
-
-def _import(args: argparse.Namespace, ctx: Context) -> str:
-    data = _read(args.file)
-    if args.dry_run:
-        with args.progress.task("Checking") as report:
-            found = services.check_import(ctx, actor=args.actor, data=data, progress=report)
-        if args.json:
-            text = json.dumps({"rows": found.checked, "valid": len(found.rows),
-                               "active": found.active_seats,
-                               "problems": [{"row": n, "problem": p} for n, p in found.problems]})
-        else:
-            text = found.text() or f"All {found.checked:,} rows are valid; nothing was changed."
-            seats = found.active_seats
-            if seats and not found.problems:
-                hint = level_hint(ctx, email=None, level=Level.NONE)
-                cur = hint.currency
-                text += (f"\nImporting {seats:,} active users: this cycle "
-                         f"{format_money(hint.this_cycle * seats, cur)}, next cycle "
-                         f"{format_money(hint.next_cycle * seats, cur)}.")
-        if found.problems:
-            raise InvalidInput(f"{text}\nDry run: nothing was changed.")
-        return text
-    with args.progress.task("Importing") as report:
-        done = services.import_users(ctx, actor=args.actor, via=CLI, data=data, progress=report)
-    if args.json:
-        return json.dumps({"created": done.created, "active": done.active})
-    return done.message
-
-
-def _export(args: argparse.Namespace, ctx: Context) -> str:
-    return services.export_csv(services.list_users(ctx, actor=args.actor)).rstrip("\n")
-
-
 def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
     scope = args.projects.strip()
     projects = None if scope.lower() == "all" else [k for k in scope.split(",") if k.strip()]
     if args.dry_run:  # the hint names the user: only for an actor who may change them
-        check_admin_change(ctx, actor=args.actor, email=args.email,
-                           level=Level.parse(args.level), projects=projects)
-        return level_hint(ctx, email=args.email, level=Level.parse(args.level)).message
+        level = Level.parse(args.level)
+        check_admin_change(ctx, actor=args.actor, email=args.email, level=level,
+                           projects=projects)
+        hint = level_hint(ctx, email=args.email, level=level).message
+        refusal = refusal_of_change(ctx, actor=args.actor, email=args.email, level=level,
+                                    projects=projects)
+        if refusal:  # the cost of a change that would not be made is no answer
+            raise InvalidInput(f"{hint}\nDry run: this change would be refused now: "
+                               f"{refusal}")
+        return hint
     if args.at_cycle_end:
         change = schedule_change(ctx, actor=args.actor, via=CLI, email=args.email,
                                  level=Level.parse(args.level), projects=projects)
@@ -174,23 +135,8 @@ def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
                               level=Level.parse(args.level), projects=projects).message
 
 
-def _admin_list(args: argparse.Namespace, ctx: Context) -> str:
-    admins = services.list_admins(ctx, actor=args.actor)
-    if args.json:
-        return json.dumps([a.admin_json() for a in admins], indent=2)
-    rows = [(a.email, a.level.label, a.effective_level.label, "yes" if a.pending else "no",
-             a.acting_level.label, a.scope.describe() if a.scope else "-") for a in admins]
-    return _table(("EMAIL", "LEVEL", "EFFECTIVE", "PENDING", "ACTS AS NOW", "PROJECTS"), rows)
-
-
 def _project_add(args: argparse.Namespace, ctx: Context) -> str:
     return services.add_project(ctx, actor=args.actor, via=CLI, key=args.key, name=args.name)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in [header, *rows])
 
 
 HANDLERS: dict[tuple[str, str | None], Handler] = {
@@ -206,12 +152,11 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("users", "deactivate"): _on_user(services.deactivate_user),
     ("users", "delete"): _on_user(services.delete_user),
     ("users", "login"): _login,
-    ("users", "list"): _user_list,
-    ("users", "import"): _import,
-    ("users", "export"): _export,
     ("admins", "set"): _admin_set,
     ("admins", "remove"): _on_user(services.remove_admin),
     ("admins", "apply"): _on_user(services.apply_now),
-    ("admins", "list"): _admin_list,
     **billing_commands.HANDLERS,
+    **user_commands.HANDLERS,
+    **admin_commands.HANDLERS,
+    **settings_commands.HANDLERS,
 }

@@ -7,6 +7,7 @@ from datetime import date
 
 LEVELS = ("super", "assistant", "view-only")
 STATUSES = ("active", "pending", "deactivated")
+LISTED = ("all", *STATUSES, "deleted")  # `users list --status`: all live users by default
 
 
 def _actor(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("key")
     add.add_argument("name")
     _actor(add)
+    plist = projects.add_parser("list", help="list projects: keys, names, members")
+    _json(plist)
+    _actor(plist, required=False)
 
     users = top.add_parser("users", help="users").add_subparsers(
         dest="users_command", required=True, metavar="ACTION")
@@ -68,12 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     login = users.add_parser("login", help="record a login (applies pending admin changes)")
     login.add_argument("email")
     listing = users.add_parser("list", help="list users")
-    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--status", choices=LISTED, default="all",
+                         help="one status, `all` live users (the default) or `deleted` ones")
     _json(listing)
     _actor(listing, required=False)
     imp = users.add_parser("import", help="import users from a CSV file, all or nothing")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
+    imp.add_argument("--update", action="store_true",
+                     help="change existing users whose row differs (else left alone)")
     _json(imp)
     _actor(imp)
     export = users.add_parser("export", help="write users as CSV to stdout")
@@ -97,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     alist = admins.add_parser("list", help="list admins")
     _json(alist)
     _actor(alist, required=False)
+    sched = admins.add_parser("scheduled", help="list changes scheduled for the cycle end")
+    _json(sched)
+    _actor(sched, required=False)
+    cancel = admins.add_parser("cancel", help="cancel a person's change scheduled for the "
+                                              "cycle end")
+    cancel.add_argument("email")
+    _actor(cancel)
     approvals = top.add_parser("approvals", help="the approval policy").add_subparsers(
         dest="approvals_command", required=True, metavar="ACTION")
     pol = approvals.add_parser("policy", help="when a second SUPER must approve, and expiry")
@@ -130,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     _json(invs)
     _actor(invs, required=False)
     billing.add_parser("close", help="finalize every ended cycle")
+    shown = billing.add_parser("settings", help="the billing settings and their history; "
+                                                "changes nothing")
+    _json(shown)
+    _actor(shown, required=False)
     return root
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from billing.calendar import BillingCalendar
 from billing.cycles import Cycle, CycleRule, local_midnight
 from billing.model import Level
 from billing.money import currency_code, parse_price, round_money
@@ -64,8 +65,8 @@ def configure_billing(
         else:
             # a new version recorded now takes effect when the running cycle ends; a later
             # change within the same cycle builds on (and replaces) the waiting one
-            vs = bs.versions(session, org)
-            running = bs.schedule_of(vs).cycle_containing(now)
+            billing_calendar = bs.calendar(session, org)
+            running = billing_calendar.cycle_containing(now)
             latest = max(current, key=lambda r: r.effective_from or org.created_at)
             waiting = latest.effective_from is not None and latest.effective_from >= running.start
             version = latest if waiting else _copy(latest, now)
@@ -74,7 +75,7 @@ def configure_billing(
             _apply(version, changes, now)
             _check(version)
             message = ("Billing settings saved; they take effect when the running cycle "
-                       f"ends, on {short_date(running.end, vs[-1][2].zone)}.")
+                       f"ends, on {short_date(running.end, billing_calendar.latest.zone)}.")
         record(session, at=now, via=via, action="billing.configure", actor=actor_user,
                subject=None, before=None, reason=", ".join(f"{k}={v}" for k, v in changes.items()))
     return message
@@ -177,13 +178,12 @@ def invoice_on(ctx: Context, *, day: date | None = None, actor: str | None = Non
     with reading(ctx) as session:
         _viewer(session, actor)
         org = repository.organization(session)
-        vs = bs.versions(session, org)
-        schedule = bs.schedule_of(vs)
+        billing_calendar = bs.calendar(session, org)
         now = ctx.clock.now()
-        zone = bs.terms_for(vs, schedule, schedule.cycle_containing(now)).zone
+        zone = billing_calendar.terms_at(now).zone
         at = now if day is None else local_midnight(zone, day)
-        cycle = schedule.cycle_containing(at)
-        first = schedule.cycle_containing(org.created_at)
+        cycle = billing_calendar.cycle_containing(at)
+        first = billing_calendar.cycle_containing(org.created_at)
         if cycle.start < first.start:
             raise NotFound("Rollcall did not exist yet in that cycle; pick a later date.")
         if cycle.start > now:
@@ -191,7 +191,7 @@ def invoice_on(ctx: Context, *, day: date | None = None, actor: str | None = Non
         stored = bs.final_invoice(session, cycle.start)
         if stored is not None:
             return InvoiceView(stored.document)
-        terms = bs.terms_for(vs, schedule, cycle)
+        terms = billing_calendar.terms_for(cycle)
         return InvoiceView(bs.document(bs.compute(session, cycle, terms), "draft", terms.zone),
                            None if terms.priced else UNPRICED)
 
@@ -204,14 +204,14 @@ def invoices(ctx: Context, *, actor: str | None = None) -> list[InvoiceView]:
     return [*finals, invoice_on(ctx, actor=actor)]
 
 
-def _due(session: Session, now: datetime) -> tuple[Cycle, list[bs.Version]] | None:
-    """The oldest ended cycle without a final invoice, and the settings versions."""
+def _due(session: Session, now: datetime) -> tuple[Cycle, BillingCalendar] | None:
+    """The oldest ended cycle without a final invoice, and the billing calendar."""
     org = repository.organization(session)
-    vs = bs.versions(session, org)
+    billing_calendar = bs.calendar(session, org)
     finals = bs.final_cycle_starts(session)
-    due = next((c for c in bs.schedule_of(vs).cycles_between(org.created_at, now)
+    due = next((c for c in billing_calendar.cycles_between(org.created_at, now)
                 if c.end <= now and c.start not in finals), None)
-    return None if due is None else (due, vs)
+    return None if due is None else (due, billing_calendar)
 
 
 def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
@@ -230,9 +230,8 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                 found = _due(session, now)
                 if found is None:
                     return closed  # another closer finished first
-                due, vs = found
-                schedule = bs.schedule_of(vs)
-                terms = bs.terms_for(vs, schedule, due)
+                due, billing_calendar = found
+                terms = billing_calendar.terms_for(due)
                 doc = bs.document(bs.compute(session, due, terms), "final", terms.zone)
                 session.add(InvoiceRow(cycle_start=due.start, cycle_end=due.end,
                                        currency=terms.currency, total=doc["total"],
@@ -252,10 +251,9 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
 
 def cycle_of(ctx: Context, at: datetime) -> tuple[Cycle, Terms]:
     with reading(ctx) as session:
-        vs = bs.versions(session, repository.organization(session))
-        schedule = bs.schedule_of(vs)
-        cycle = schedule.cycle_containing(at)
-        return cycle, bs.terms_for(vs, schedule, cycle)
+        billing_calendar = bs.calendar(session, repository.organization(session))
+        cycle = billing_calendar.cycle_containing(at)
+        return cycle, billing_calendar.terms_for(cycle)
 
 
 def current_settings(ctx: Context, *, actor: str) -> dict[str, str]:

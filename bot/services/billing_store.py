@@ -9,36 +9,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.calendar import BillingCalendar, Version
 from billing.cycles import Cycle, CycleRule
 from billing.invoice import Invoice, price_cycle
 from billing.model import Level
-from billing.schedule import CycleSchedule
 from billing.terms import Terms, UserPolicy
 from billing.usage import day_starts
 from store import usage as usage_sql
 from store.models import BillingTerms, Organization
 from store.models import Invoice as InvoiceRow
 
-Version = tuple[datetime, CycleRule, Terms]
 
-
-def versions(session: Session, org: Organization) -> list[Version]:
-    """Every settings version as (effective from, cycle rule, terms), oldest first."""
+def calendar(session: Session, org: Organization) -> BillingCalendar:
+    """Every settings version of the organization, as its billing calendar."""
     rows = session.scalars(select(BillingTerms)).all() or [default_terms(org)]
-    out = []
-    for row in rows:
-        rule = CycleRule(timezone=row.timezone, kind=row.cycle, anchor=row.anchor)
-        terms = Terms(
-            currency=row.currency,
-            user_price=Decimal(row.user_price),
-            admin_prices={Level.SUPER: Decimal(row.super_price),
-                          Level.ASSISTANT: Decimal(row.assistant_price),
-                          Level.VIEW_ONLY: Decimal(row.view_only_price)},
-            user_policy=UserPolicy(row.user_policy),
-            timezone=row.timezone,
-        )
-        out.append((row.effective_from or org.created_at, rule, terms))
-    return sorted(out, key=lambda v: v[0])
+    return BillingCalendar.of(
+        Version(row.effective_from or org.created_at,
+                CycleRule(timezone=row.timezone, kind=row.cycle, anchor=row.anchor),
+                Terms(currency=row.currency, user_price=Decimal(row.user_price),
+                      admin_prices={Level.SUPER: Decimal(row.super_price),
+                                    Level.ASSISTANT: Decimal(row.assistant_price),
+                                    Level.VIEW_ONLY: Decimal(row.view_only_price)},
+                      user_policy=UserPolicy(row.user_policy), timezone=row.timezone))
+        for row in rows)
 
 
 def default_terms(org: Organization) -> BillingTerms:
@@ -48,15 +41,6 @@ def default_terms(org: Organization) -> BillingTerms:
         currency="USD", user_price="0", super_price="0", assistant_price="0",
         view_only_price="0", user_policy="any-time", recorded_at=org.created_at,
     )
-
-
-def schedule_of(vs: list[Version]) -> CycleSchedule:
-    return CycleSchedule((at, rule) for at, rule, _ in vs)
-
-
-def terms_for(vs: list[Version], schedule: CycleSchedule, cycle: Cycle) -> Terms:
-    """The terms of the version whose rule cuts this cycle."""
-    return vs[schedule.version_at(cycle.start)][2]
 
 
 def compute(session: Session, cycle: Cycle, terms: Terms) -> Invoice:

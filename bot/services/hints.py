@@ -53,10 +53,9 @@ def level_hint(ctx: Context, *, email: str | None, level: Level,
     """
     with reading(ctx) as session:
         now = ctx.clock.now()
-        vs = bs.versions(session, repository.organization(session))
-        schedule = bs.schedule_of(vs)
-        cycle = schedule.cycle_containing(now)
-        terms = bs.terms_for(vs, schedule, cycle)
+        billing_calendar = bs.calendar(session, repository.organization(session))
+        cycle = billing_calendar.cycle_containing(now)
+        terms = billing_calendar.terms_for(cycle)
         if email is None:
             history, name, status = History("new", "A new user", None, ()), "a new user", None
         else:

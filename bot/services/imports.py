@@ -1,29 +1,28 @@
 """CSV import and export of users.
 
-Import columns: `email`, `first_name`, `last_name` (required), `projects` (keys separated
-by `;` or spaces) and `status` (`active` default, `pending` or `deactivated`) optional, so an export
-imports as it is. The export neutralises cells a spreadsheet would run as formulas and the
-import restores them (bot/csv_cells.py), so the round trip is exact. A dry run checks
-every row and reports each problem by its row number in the file (the header is row 1);
-a real import creates every row in one transaction, or nothing.
+The file's format and its reading are bot/services/csv_rows.py. A dry run checks every
+row and reports each problem by its row number in the file (the header is row 1); a real
+import creates every new row in one transaction, or nothing. A row that names a user who
+exists already is left alone (unchanged), or changed with `update=True` through the rules
+of a single change (bot/services/import_matches.py), so an export imports as it is, into
+another organization or back into its own. The export neutralises cells a spreadsheet
+would run as formulas and the import restores them (bot/csv_cells.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.model import Status
-from bot.csv_cells import csv_text, restore
-from bot.errors import AlreadyImported, Conflict, InvalidInput, PermissionDenied
-from bot.rules import Actor, require_user_creator
+from bot.csv_cells import csv_text
+from bot.errors import AlreadyImported, InvalidInput, PermissionDenied
+from bot.plural import count
+from bot.rules import Actor, require_manager_level, require_user_creator
+from bot.services import import_matches as matches
 from bot.services.context import (
     Context,
     Hasher,
@@ -34,194 +33,152 @@ from bot.services.context import (
     refusing,
     writing,
 )
+from bot.services.csv_rows import Row, read_csv
+from bot.services.csv_rows import parse_csv as parse_csv  # re-exported (approvals)
+from bot.services.import_report import ImportRefused, ImportReport, ImportResult
 from bot.services.users import NewUser, Progress, add_users, require_no_seat_approval
 from bot.services.views import UserView
-from bot.validation import clean_email, clean_name, clean_project_key, email_key
+from bot.validation import email_key
 from store import bulk, repository
 from store.models import AuditEvent, User
 
-REQUIRED = ("email", "first_name", "last_name")
-OPTIONAL = ("projects", "status")
-MAX_ROWS = 100_000
-IMPORT_STATUSES = ("active", "pending", "deactivated")
 
-
-@dataclass(frozen=True)
-class Row:
-    number: int
-    email: str
-    first_name: str
-    last_name: str
-    projects: tuple[str, ...]
-    status: Status
-
-
-@dataclass
-class ImportReport:
-    rows: list[Row] = field(default_factory=list)  # the rows that parsed
-    checked: int = 0
-    problems: list[tuple[int, str]] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "\n".join(f"row {n}: {message}" for n, message in self.problems)
-
-    @property
-    def active_seats(self) -> int:
-        """How many rows would be active users (each takes a seat)."""
-        return sum(r.status is Status.ACTIVE for r in self.rows)
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    active: int
-
-    @property
-    def message(self) -> str:
-        return f"Imported {self.created:,} users ({self.active:,} active)."
-
-
-def parse_csv(data: bytes, max_rows: int = MAX_ROWS) -> tuple[list[Row], list[tuple[int, str]]]:
-    """Decode and check each row's own fields; problems are (row number, sentence)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"The file is not UTF-8 text (byte {exc.start}); save it as "
-                           "CSV UTF-8 and try again.") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InvalidInput(f"The CSV has no {', '.join(missing)} column; its header row must "
-                           f"name {', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)}).")
-    reader.fieldnames = header
-    rows, problems = [], []
-    try:
-        for raw in reader:
-            if reader.line_num > max_rows + 1:
-                raise InvalidInput(f"The CSV has more than {max_rows:,} rows; split it.")
-            if not any(str(v or "").strip() for v in raw.values()):
-                continue  # a blank row (spreadsheets leave them at the end): nothing to do
-            try:
-                rows.append(_row(reader.line_num, raw))
-            except InvalidInput as exc:
-                problems.append((reader.line_num, str(exc)))
-    except csv.Error as exc:
-        # the row that could not be read starts after the last one read
-        raise InvalidInput(f"Row {reader.line_num + 1} is not valid CSV ({exc}); check its "
-                           "quotes: a quoted cell must end with a quote.") from exc
-    return rows, problems
-
-
-def _row(number: int, raw: dict[str | None, object]) -> Row:
-    if raw.get(None):
-        raise InvalidInput("it has more cells than the header has columns.")
-
-    def cell(column: str) -> str:  # as written before `export_csv` neutralised it
-        return restore(str(raw.get(column) or ""))
-
-    status_text = (cell("status") or "active").strip().lower()
-    if status_text not in IMPORT_STATUSES:
-        allowed = ", ".join(IMPORT_STATUSES)
-        raise InvalidInput(f"status {status_text[:20]!r} is not one of {allowed}.")
-    projects = re.split(r"[;\s]+", cell("projects").strip())
-    return Row(
-        number=number,
-        email=clean_email(cell("email")),
-        first_name=clean_name(cell("first_name"), "First name"),
-        last_name=clean_name(cell("last_name"), "Last name"),
-        projects=tuple(sorted({clean_project_key(p) for p in projects if p})),
-        status=Status(status_text),
-    )
-
-
-def check_import(ctx: Context, *, actor: str, data: bytes,
+def check_import(ctx: Context, *, actor: str, data: bytes, update: bool = False,
                  progress: Progress | None = None) -> ImportReport:
-    """Dry run: every problem of every row, nothing changed."""
-    rows, problems = parse_csv(data)
-    checked = len(rows) + len({n for n, _ in problems})
+    """Dry run: every problem of every row, and what each good row would do; nothing
+    changed."""
+    found = read_csv(data)
+    report = ImportReport(rows=found.rows, problems=found.problems, notes=found.notes,
+                          update=update, checked=len(found.rows)
+                          + len({n for n, _ in found.problems}))
     with reading(ctx) as session:
         _, who = load_actor(session, actor)
-        problems += _check_against_store(session, who, rows, progress)
-    return ImportReport(rows=rows, checked=checked, problems=sorted(problems))
+        require_manager_level(who)
+        _plan(session, who, found.rows, report, progress)
+    report.problems.sort()
+    return report
 
 
-def _check_against_store(session: Session, who: Actor, rows: Sequence[Row],
-                         progress: Progress | None = None) -> list[tuple[int, str]]:
-    """What only the store can say: repeated or taken emails, unknown projects, and
-    whether the actor may create each row. Emails are looked up a batch at a time."""
+def _plan(session: Session, who: Actor, rows: Sequence[Row], report: ImportReport,
+          progress: Progress | None = None) -> dict[int, int]:
+    """What only the store can say: repeated emails, unknown projects, whether the actor
+    may create each new row, which rows match a user (and how they differ, and whether
+    an update may change them). Emails are looked up a batch at a time. Returns the
+    matched users' ids by row number."""
     known = repository.projects_by_key(session, {k for r in rows for k in r.projects})
-    problems: list[tuple[int, str]] = []
-    seen: dict[str, int] = {}
+    problems, seen, ids = report.problems, {}, {}
     done = 0
     for batch in bulk.batches(rows):
-        taken = repository.live_email_keys(session, [email_key(r.email) for r in batch])
+        existing = matches.existing_users(session, [email_key(r.email) for r in batch])
         for row in batch:
             key = email_key(row.email)
             if key in seen:
                 problems.append((row.number, f"{row.email} repeats row {seen[key]}."))
             seen.setdefault(key, row.number)
-            if key in taken:
-                problems.append((row.number, f"{row.email} is already a user."))
             unknown = [k for k in row.projects if k not in known]
             if unknown:
                 problems.append((row.number, f"no project has the key {', '.join(unknown)}."))
-            try:
-                require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
-            except PermissionDenied as exc:
-                problems.append((row.number, str(exc)))
+            user = existing.get(key)
+            problem = _new_problem(who, row) if user is None else _match(who, user, row,
+                                                                       report)
+            if problem:
+                problems.append((row.number, problem))
+            elif user is None:
+                report.new.append(row)
+            else:
+                ids[row.number] = user.id
         done += len(batch)
         if progress is not None:
             progress(done, len(rows))
-    return problems
+    return ids
+
+
+def _new_problem(who: Actor, row: Row) -> str | None:
+    try:
+        require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
+    except PermissionDenied as exc:
+        return str(exc)
+    return None
+
+
+def _match(who: Actor, user: matches.Existing, row: Row, report: ImportReport) -> str | None:
+    """A row naming an existing user: unchanged, differing, or a problem."""
+    if not who.scope.includes_user(user.projects):
+        return (f"{row.email} is already a user, outside {who.name}'s scope; remove this "
+                "row, or ask an admin whose scope covers them.")
+    change = matches.difference(user, row)
+    if change is None:
+        report.unchanged += 1
+        return None
+    problem = matches.update_problem(who, user, row, change) if report.update else None
+    if problem is None:
+        report.changes.append(change)
+    return problem
 
 
 @refusing("users.import")
 def import_users(ctx: Context, *, actor: str, via: Via, data: bytes, source: str | None = None,
-                 progress: Progress | None = None) -> ImportResult:
+                 update: bool = False, progress: Progress | None = None) -> ImportResult:
     """All or nothing: any problem refuses the whole file with the dry run's report.
 
     `source` names the file (a Slack file id and digest): the same source is imported
-    once, so a double click or a retry creates nobody twice. `progress(done, total)` is
-    told as rows are checked and created."""
+    once, so a double click or a retry creates nobody twice. `update` changes the users
+    that rows differ from. `progress(done, total)` is told as rows are checked and
+    written."""
     with writing(ctx) as (session, now):
         actor_user, who = load_actor(session, actor)
         return import_in(session, now, actor_user, who, via, data, source,
-                         hasher=ctx.hasher, progress=progress)
+                         hasher=ctx.hasher, update=update, progress=progress)
 
 
 def import_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
-              data: bytes, source: str | None, *, hasher: Hasher,
+              data: bytes, source: str | None, *, hasher: Hasher, update: bool = False,
               progress: Progress | None = None) -> ImportResult:
     """The import inside the caller's transaction (also run by an approved request)."""
     if source is not None and _imported(session, source):
         raise AlreadyImported("This file was already imported; nobody was created twice.")
-    rows, problems = parse_csv(data)
-    if problems:
-        raise InvalidInput("Nothing was imported:\n" + ImportReport(problems=problems).text())
-    if not rows:
-        raise InvalidInput("The CSV has a header but no rows to import.")
-    # checking the rows is the first half of the work, creating them the second
+    found = read_csv(data)
+    if found.problems:
+        raise ImportRefused(found.problems)
+    if not found.rows:
+        raise InvalidInput("The CSV has a header but no rows to import; add one row a user "
+                           "below the header.")
+    require_manager_level(who)
+    # checking the rows is the first half of the work, writing them the second
     half = (lambda done, total: progress(done // 2, total)) if progress else None
-    problems = _check_against_store(session, who, rows, half)
-    if problems:
-        report = ImportReport(problems=sorted(problems))
-        raise Conflict("Nothing was imported:\n" + report.text())
-    seats = sum(r.status is Status.ACTIVE for r in rows)
+    report = ImportReport(rows=found.rows, update=update)
+    ids = _plan(session, who, found.rows, report, half)
+    if report.problems:
+        raise ImportRefused(report.problems)
+    seats = report.active_seats
     if seats:  # the seat approval policy covers imports too
-        require_no_seat_approval(session, who, f"Importing {seats} active users")
+        require_no_seat_approval(session, who, f"Importing {count(seats, 'active user')}")
     news = [NewUser(r.email, r.first_name, r.last_name, r.status is Status.ACTIVE,
-                    r.projects, status=r.status) for r in rows]
-    created = (lambda done, total: progress((total + done) // 2, total)) if progress else None
-    add_users(session, now, actor_user, via, news, hasher, progress=created)
+                    r.projects, status=r.status) for r in report.new]
+    changes = report.changes if update else []
+    total, work = len(found.rows), max(1, len(news) + len(changes))
+
+    def written(done: int, _: int = 0) -> None:  # the second half: new users, then updates
+        if progress is not None:
+            progress((total + total * done // work) // 2, total)
+
+    add_users(session, now, actor_user, via, news, hasher, progress=written)
+    matches.apply_updates(session, now, actor_user, who, via, changes, ids,
+                          {r.number: r for r in found.rows},
+                          lambda done: written(len(news) + done))
+    result = ImportResult(len(news), sum(n.active for n in news), report.unchanged,
+                          len(report.changes) if update else 0,
+                          0 if update else len(report.changes), tuple(found.notes))
     record(session, at=now, via=via, action="users.import", actor=actor_user, subject=None,
-           before=None, reason=_reason(source, len(rows), seats))
-    return ImportResult(len(rows), seats)
+           before=None, reason=_reason(source, result))
+    return result
 
 
-def _reason(source: str | None, rows: int, active: int) -> str:
+def _reason(source: str | None, result: ImportResult) -> str:
     head = f"source {source}: " if source else ""
-    return f"{head}{rows} users ({active} active)"
+    more = "".join(f", {n} {what}" for n, what in ((result.unchanged, "unchanged"),
+                                                   (result.updated, "updated")) if n)
+    return f"{head}{result.created} users ({result.active} active){more}"
 
 
 def _imported(session: Session, source: str) -> bool:

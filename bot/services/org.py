@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from billing.model import Level, Status
 from bot.errors import Conflict
-from bot.rules import require_org_super
-from bot.services.context import Context, Via, load_actor, record, refusing, writing
+from bot.rules import require_org_super, require_viewer
+from bot.services.context import (
+    Context,
+    Via,
+    load_actor,
+    reading,
+    record,
+    refusing,
+    writing,
+)
 from bot.services.users import new_password_hash
 from bot.services.views import UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
 from store import repository
-from store.models import AdminGrant, Organization, Project, User
+from store.models import AdminGrant, Membership, Organization, Project, User
 
 
 def init_organization(
@@ -71,3 +82,29 @@ def add_project(ctx: Context, *, actor: str, via: Via, key: str, name: str) -> s
         record(session, at=now, via=via, action="project.add", actor=actor_user,
                subject=None, before=None, reason=f"{slug}: {title}")
     return f"Project {slug} ({title}) added."
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    key: str
+    name: str
+    members: int  # live (not deleted) users in the project
+
+    def as_json(self) -> dict[str, object]:
+        return {"key": self.key, "name": self.name, "members": self.members}
+
+
+def list_projects(ctx: Context, *, actor: str | None = None) -> list[ProjectView]:
+    """Every project by key, with its number of live members. With an actor (any admin),
+    the projects of the actor's scope; without (the operator at the machine), all."""
+    with reading(ctx) as session:
+        rows = session.execute(
+            select(Project.key, Project.name, func.count(User.id))
+            .outerjoin(Membership, Membership.project_id == Project.id)
+            .outerjoin(User, and_(User.id == Membership.user_id, User.status != "deleted"))
+            .group_by(Project.id, Project.key, Project.name).order_by(Project.key)).all()
+        if actor is None:
+            return [ProjectView(*row) for row in rows]
+        _, who = load_actor(session, actor)
+    require_viewer(who)
+    return [ProjectView(*row) for row in rows if who.scope.all or row[0] in who.scope.keys]

@@ -21,6 +21,7 @@ from bot.errors import InvalidInput, NotFound, RollcallError
 from bot.rules import (
     Actor,
     Scope,
+    require_in_scope,
     require_level_changer,
     require_super,
     require_user_manager,
@@ -56,18 +57,25 @@ class Scheduled:
     level: Level | None
     run_at: datetime
     when: str  # the boundary in the billing time zone, "Mar 1"
+    scope: Scope | None = None  # a level change's new scope
 
     def describe(self) -> str:
         what = (f"becomes {self.level.title}" if self.action == "set_level" and self.level
                 else "is deactivated")
         return f"{self.name} ({self.email}) {what} at the cycle end, {self.when}"
 
+    def as_json(self) -> dict[str, object]:
+        """`at` is the boundary instant, with the billing time zone's offset."""
+        return {"email": self.email, "name": self.name, "action": self.action,
+                "level": self.level.label if self.level else None,
+                "projects": self.scope.as_json() if self.scope else None,
+                "at": self.run_at.isoformat(), "when": self.when}
+
 
 def _boundary(session: Session, now: datetime) -> tuple[datetime, str]:
-    vs = bs.versions(session, repository.organization(session))
-    schedule = bs.schedule_of(vs)
-    cycle = schedule.cycle_containing(now)
-    return cycle.end, short_date(cycle.end, bs.terms_for(vs, schedule, cycle).zone)
+    calendar = bs.calendar(session, repository.organization(session))
+    cycle = calendar.cycle_containing(now)
+    return cycle.end, short_date(cycle.end, calendar.terms_for(cycle).zone)
 
 
 @refusing("admin.schedule")
@@ -123,23 +131,28 @@ def _check(session: Session, who: Actor, user: User, level: Level | None,
     return require_project_keys(session, keys)
 
 
-def list_scheduled(ctx: Context, *, actor: str) -> list[Scheduled]:
+def list_scheduled(ctx: Context, *, actor: str | None = None) -> list[Scheduled]:
+    """The changes waiting for the cycle end, soonest first: with an actor, those about
+    users in the actor's scope (any admin sees them); without, all (the operator)."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-        require_viewer(who)
+        who = None if actor is None else load_actor(session, actor)[1]
+        if who is not None:
+            require_viewer(who)
         rows = session.execute(
             select(ScheduledChange, User).join(User, ScheduledChange.user_id == User.id)
-            .where(ScheduledChange.status == "pending").order_by(ScheduledChange.run_at))
-        vs = bs.versions(session, repository.organization(session))
-        zone = vs[-1][2].zone
+            .where(ScheduledChange.status == "pending")
+            .order_by(ScheduledChange.run_at, ScheduledChange.id))
+        zone = bs.calendar(session, repository.organization(session)).latest.zone
         out = []
         for change, user in rows:
-            if not who.scope.includes_user(p.key for p in user.projects):
+            if who is not None and not who.scope.includes_user(p.key for p in user.projects):
                 continue
-            when = short_date(change.run_at, zone)
+            keys = (change.projects or {}).get("keys")
             out.append(Scheduled(change.id, user.email, f"{user.first_name} {user.last_name}",
                                  change.action, Level.parse(change.level) if change.level
-                                 else None, change.run_at, when))
+                                 else None, change.run_at.astimezone(zone),
+                                 short_date(change.run_at, zone),
+                                 Scope.of(keys) if change.action == "set_level" else None))
         return out
 
 
@@ -150,15 +163,41 @@ def cancel_scheduled(ctx: Context, *, actor: str, via: Via, change_id: int) -> s
         change = session.get(ScheduledChange, change_id)
         if change is None or change.status != "pending":
             raise NotFound("That scheduled change is no longer waiting; nothing to cancel.")
-        user = session.get(User, change.user_id)
-        before = user_view(user)
-        if change.action == "deactivate":
-            require_user_manager(who, before.projects)
-        else:
-            require_level_changer(who, before.projects, before.scope, None, before.name)
-        change.status, change.outcome, change.done_at = "cancelled", f"by {actor}", now
-        record(session, at=now, via=via, action="admin.schedule_cancel", actor=actor_user,
-               subject=user, before=before, reason=str(change_id))
+        return _cancel(session, now, actor_user, who, via, change)
+
+
+@refusing("admin.schedule_cancel")
+def cancel_scheduled_for(ctx: Context, *, actor: str, via: Via, email: str) -> str:
+    """Cancel the change waiting for `email`'s user (there is at most one a person)."""
+    with writing(ctx) as (session, now):
+        actor_user, who = load_actor(session, actor)
+        user = find_user(session, email)
+        change = session.scalar(select(ScheduledChange).where(
+            ScheduledChange.user_id == user.id, ScheduledChange.status == "pending"))
+        if change is None:
+            require_super(who, "cancel a change scheduled for the cycle end")
+            require_in_scope(who, [p.key for p in user.projects])
+            raise NotFound(f"{user.first_name} {user.last_name} has no change scheduled "
+                           "for the cycle end; nothing to cancel (`admins scheduled` "
+                           "lists them).")
+        return _cancel(session, now, actor_user, who, via, change)
+
+
+def _cancel(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+            change: ScheduledChange) -> str:
+    """Cancelling needs the rights the change needs: a SUPER with the user in scope, and
+    for a level change the old and the new scope covered."""
+    user = session.get(User, change.user_id)
+    before = user_view(user)
+    require_super(who, "cancel a change scheduled for the cycle end")
+    if change.action == "deactivate":
+        require_user_manager(who, before.projects)
+    else:
+        keys = (change.projects or {}).get("keys")
+        require_level_changer(who, before.projects, before.scope, Scope.of(keys), before.name)
+    change.status, change.outcome, change.done_at = "cancelled", f"by {actor_user.email}", now
+    record(session, at=now, via=via, action="admin.schedule_cancel", actor=actor_user,
+           subject=user, before=before, reason=str(change.id))
     return f"Cancelled: {before.name}'s change at the cycle end will not run."
 
 

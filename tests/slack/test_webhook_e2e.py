@@ -109,7 +109,7 @@ def test_a_pending_users_first_login_posts_a_card_admins_can_act_on(org, hook, f
     url = hook.removesuffix("/hooks/login")
     _, key = SlackSide(url, fake).click(SAM, button["action_id"], button["value"])
     updated = fake.wait_for("response", key)[0].params
-    assert updated["replace_original"] is True and "active again" in updated["text"]
+    assert updated["replace_original"] is True and "is active now" in updated["text"]
     assert next(u for u in services.list_users(org)
                 if u.email == "new@example.com").status is Status.ACTIVE
     assert len(fake.called("chat.postMessage")) == 1
