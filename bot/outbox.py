@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("rollcall.outbox")
 LEASE = timedelta(minutes=10)
 MAX_DELAY = timedelta(hours=1)
-PERMANENT = {"channel_not_found", "not_in_channel", "invalid_auth", "account_inactive",
-             "token_revoked", "is_archived", "invalid_blocks", "msg_too_long"}
+# Errors no retry can mend: the post is marked failed. A revoked or wrong token and an
+# app not yet invited to the channel are mended by whoever runs Rollcall, so those posts
+# keep their backoff (at most an hour apart) and go out once it is fixed: nothing lost.
+PERMANENT = {"channel_not_found", "is_archived", "invalid_blocks", "msg_too_long"}
 
 
 def channel_gaps(settings: Settings) -> list[str]:

@@ -144,6 +144,20 @@ def test_a_permanent_error_is_not_retried(org, clock, fake, client):
     assert deliver_due(org, client) == 0 and posts(fake) == []
 
 
+@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "not_in_channel"])
+def test_a_post_waits_while_the_token_or_the_invitation_is_mended(org, clock, fake, client,
+                                                                  error):
+    fake.fail("chat.postMessage", 200, {"ok": False, "error": error}, times=2)
+    clock.set("2025-03-01T00:05:00Z")
+    scheduler.reconcile(org, client)
+    with org.uow as uow:
+        assert uow.session.scalar(select(OutboxMessage.status)) != "failed"
+    clock.advance(hours=2)
+    deliver_due(org, client)
+    clock.advance(hours=2)
+    assert deliver_due(org, client) == 1 and len(posts(fake)) == 1
+
+
 def test_the_heads_up_is_posted_once_three_days_before_the_end(org, clock, fake, client):
     clock.set("2025-02-25T00:00:00Z")
     assert scheduler.reconcile(org, client).recorded == []
