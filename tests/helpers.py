@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services import Context
-from store.models import AdminGrant, AdminScope, AuditEvent, Membership, Project, User
+from store.models import (
+    AdminGrant,
+    AdminScope,
+    AuditEvent,
+    Membership,
+    Project,
+    ScheduledChange,
+    User,
+)
 
 
 def store_state(ctx: Context) -> dict[str, Any]:
@@ -28,6 +36,8 @@ def store_state(ctx: Context) -> dict[str, Any]:
             "memberships": sorted(s.execute(select(Membership.user_id,
                                                    Membership.project_id)).all()),
             "projects": sorted(s.execute(select(Project.key, Project.name)).all()),
+            "scheduled": sorted(s.execute(select(ScheduledChange.user_id,
+                                                 ScheduledChange.status)).all()),
         }
 
 

@@ -23,6 +23,7 @@ from bot import services
 from bot.bootstrap import bootstrap, upgrade_schema
 from bot.cli import main
 from bot.services import Via
+from bot.services.scheduled import schedule_change
 from bot.settings import Settings
 from tests.conftest import HASHER
 from tests.fakes import FixedClock
@@ -71,6 +72,9 @@ def prepare(path: Path) -> None:
         grant(target("admin", where), Level.VIEW_ONLY, [project])
         add(target("unapplied", where), project)
         grant(target("unapplied", where), Level.VIEW_ONLY, [project], apply=False)
+        add(target("scheduled", where), project)
+        schedule_change(ctx, actor=SAM, via=cli, email=target("scheduled", where),
+                        level=Level.VIEW_ONLY, projects=[project])
     ctx.uow.engine.dispose()
 
 
@@ -173,6 +177,9 @@ ACTIONS = [
         "admins", "remove", target("admin", w)], _removed),
     Action("admins apply", Kind.SUPER_ONLY, lambda a, w: [
         "admins", "apply", target("unapplied", w)], _applied),
+    Action("admins cancel", Kind.SUPER_ONLY, lambda a, w: [
+        "admins", "cancel", target("scheduled", w)], lambda b, a, w: a["scheduled"] != b[
+            "scheduled"]),
     Action("projects add", ORG, lambda a, w: ["projects", "add", "gamma", "Gamma"], None),
     Action("billing configure", ORG, lambda a, w: ["billing", "configure", "--currency",
                                                    "EUR"], None),
