@@ -146,14 +146,9 @@ def register(app: App, deps: Deps) -> None:
     def confirm(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             email, level, projects = _admin_change(body)
-            actor = _clicker(deps, body)
-            try:
-                text = services.set_admin(deps.ctx, actor=actor, via=SLACK, email=email,
-                                          level=level, projects=projects).message
-            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
-                text = approvals.request_admin_change(deps.ctx, actor=actor, via=SLACK,
-                                                      email=email, level=level,
-                                                      projects=projects).message
+            text = approvals.change_or_request(deps.ctx, actor=_clicker(deps, body),
+                                               via=SLACK, email=email, level=level,
+                                               projects=projects)
             respond(replace_original=True, **blocks.message(text))
 
     def schedule(body: dict[str, Any], respond: Respond) -> None:

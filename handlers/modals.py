@@ -246,14 +246,9 @@ def register(app: App, deps: Deps) -> None:
         try:
             actor = _submitter(deps, body)
             email, level = str(change.get("email")), Level.parse(str(change.get("level")))
-            projects = change.get("projects")
-            try:
-                text = services.set_admin(deps.ctx, actor=actor, via=SLACK, email=email,
-                                          level=level, projects=projects).message
-            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
-                text = approvals.request_admin_change(deps.ctx, actor=actor, via=SLACK,
-                                                      email=email, level=level,
-                                                      projects=projects).message
+            text = approvals.change_or_request(deps.ctx, actor=actor, via=SLACK,
+                                               email=email, level=level,
+                                               projects=change.get("projects"))
         except (RollcallError, ValueError) as exc:
             text = str(exc)
         ack(response_action="update", view=views.done("Make admin", text))

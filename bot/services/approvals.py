@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from billing.model import Level
 from bot import posts
-from bot.errors import InvalidInput, NotFound, PermissionDenied, RollcallError
+from bot.errors import (
+    ApprovalRequired,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RollcallError,
+)
 from bot.rules import (
     Actor,
     Scope,
@@ -29,7 +35,13 @@ from bot.rules import (
     require_user_creator,
     require_user_manager,
 )
-from bot.services.admins import admin_keys, change_admin, remove_admin_in, require_project_keys
+from bot.services.admins import (
+    admin_keys,
+    change_admin,
+    remove_admin_in,
+    require_project_keys,
+    set_admin,
+)
 from bot.services.context import (
     Context,
     Via,
@@ -117,6 +129,18 @@ def request_admin_change(ctx: Context, *, actor: str, via: Via, email: str, leve
         return _post_request(ctx, session, now, via, requester, who, action="set_admin",
                              change=change, subject=user, needed=needed, hint=hint.message,
                              what=_describe("set_admin", change, _name(user)))
+
+
+def change_or_request(ctx: Context, *, actor: str, via: Via, email: str, level: Level,
+                      projects: Sequence[str] | None = None) -> str:
+    """An admin change as DESIGN section 1 has it: a SUPER makes it; an ASSISTANT's
+    becomes a request a SUPER approves. The sentence for the actor."""
+    try:
+        return set_admin(ctx, actor=actor, via=via, email=email, level=level,
+                         projects=projects).message
+    except ApprovalRequired:
+        return request_admin_change(ctx, actor=actor, via=via, email=email, level=level,
+                                    projects=projects).message
 
 
 @refusing("approval.request")
