@@ -56,20 +56,23 @@ def count_org_supers(session: Session) -> int:
     ) or 0
 
 
-def live_user_records(session: Session, status: str | None = None) -> list[tuple]:
-    """Every live user (of one status) by email key, as plain tuples: (email, first name,
-    last name, status, slack user id, project keys, level, effective level, all projects,
-    scope keys), the grant's fields None for a non-admin. Three queries and no ORM
-    objects, so listing or exporting 100,000 users costs their rows, not their mapping."""
+def user_records(session: Session, status: str | None = None) -> list[tuple]:
+    """Users as plain tuples, by email key: every live user (`status` None), those of one
+    status, or the tombstones (`"deleted"`: an email may then appear more than once).
+    (email, first name, last name, status, slack user id, project keys, level, effective
+    level, all projects, scope keys), the grant's fields None for a non-admin. Three
+    queries and no ORM objects, so listing or exporting 100,000 users costs their rows,
+    not their mapping."""
+    which = User.status != "deleted" if status is None else User.status == status
     query = (select(User.id, User.email, User.first_name, User.last_name, User.status,
                     User.slack_user_id, AdminGrant.level, AdminGrant.effective_level,
                     AdminGrant.all_projects)
              .outerjoin(AdminGrant, AdminGrant.user_id == User.id)
-             .where(User.status != "deleted").order_by(User.email_key))
-    if status is not None:
-        query = query.where(User.status == status)
-    members = _keys_by_user(session, select(Membership.user_id, Project.key).join(Project))
-    scopes = _keys_by_user(session, select(AdminScope.user_id, Project.key).join(Project))
+             .where(which).order_by(User.email_key, User.id))
+    members = _keys_by_user(session, select(Membership.user_id, Project.key).join(Project)
+                            .join(User, User.id == Membership.user_id).where(which))
+    scopes = _keys_by_user(session, select(AdminScope.user_id, Project.key).join(Project)
+                           .join(User, User.id == AdminScope.user_id).where(which))
     return [(email, first, last, state, slack, members.get(uid, ()), level, effective,
              every, scopes.get(uid, ()))
             for uid, email, first, last, state, slack, level, effective, every

@@ -1,4 +1,4 @@
-"""Listing and exporting every user reads plain rows (`repository.live_user_records`), not
+"""Listing and exporting every user reads plain rows (`repository.user_records`), not
 ORM objects: the views must be exactly those the ORM path gives, for every kind of user."""
 
 from sqlalchemy import select

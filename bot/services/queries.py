@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from billing.model import Level, Status
 from bot.errors import ApprovalRequired
@@ -24,7 +23,7 @@ from bot.rules import (
 from bot.services.context import Context, find_user, load_actor, reading
 from bot.services.views import UserView, record_view, user_view
 from store import repository
-from store.models import AdminGrant, AdminScope, AuditEvent, Membership, Project, User
+from store.models import AuditEvent
 
 
 def list_users(
@@ -51,42 +50,13 @@ def user_listing(ctx: Context, *, actor: str | None = None,
         if actor is not None:
             who = load_actor(session, actor)[1]
             require_viewer(who)
-        if status is Status.DELETED:
-            records = deleted_user_records(session)
-        else:
-            records = repository.live_user_records(session, status and status.value)
-        views = [record_view(r) for r in records]
+        views = [record_view(r) for r in
+                 repository.user_records(session, status and status.value)]
         keys = None if who is None or who.scope.all else who.scope.keys
         total = repository.count_users(session, status="active", scope_keys=keys)
     if who is not None:
         views = [v for v in views if who.scope.includes_user(v.projects)]
     return UserListing(views, total)
-
-
-def deleted_user_records(session: Session) -> list[tuple]:
-    """Deleted users as `repository.live_user_records` tuples (the tombstones: an email
-    may appear more than once), in three queries; a deleted user holds no admin role."""
-    deleted = User.status == "deleted"
-    query = (select(User.id, User.email, User.first_name, User.last_name, User.status,
-                    User.slack_user_id, AdminGrant.level, AdminGrant.effective_level,
-                    AdminGrant.all_projects)
-             .outerjoin(AdminGrant, AdminGrant.user_id == User.id)
-             .where(deleted).order_by(User.email_key, User.id))
-    members = _keys(session, select(Membership.user_id, Project.key).join(Project)
-                    .join(User, User.id == Membership.user_id).where(deleted))
-    scopes = _keys(session, select(AdminScope.user_id, Project.key).join(Project)
-                   .join(User, User.id == AdminScope.user_id).where(deleted))
-    return [(email, first, last, state, slack, members.get(uid, ()), level, effective,
-             every, scopes.get(uid, ()))
-            for uid, email, first, last, state, slack, level, effective, every
-            in session.execute(query)]
-
-
-def _keys(session: Session, pairs: Select) -> dict[int, tuple[str, ...]]:
-    out: dict[int, list[str]] = {}
-    for user_id, key in session.execute(pairs):
-        out.setdefault(user_id, []).append(key)
-    return {user_id: tuple(sorted(keys)) for user_id, keys in out.items()}
 
 
 def list_admins(ctx: Context, *, actor: str | None = None) -> list[UserView]:

@@ -91,7 +91,7 @@ def user_view(user: User) -> UserView:
 
 
 def record_view(record: tuple) -> UserView:
-    """A UserView of one `repository.live_user_records` tuple."""
+    """A UserView of one `repository.user_records` tuple."""
     email, first, last, status, slack, projects, level, effective, every, scope = record
     admin = level is not None or effective is not None
     return UserView(email=email, first_name=first, last_name=last, status=Status(status),
