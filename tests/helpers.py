@@ -65,3 +65,23 @@ def fresh_organization(ctx: Context) -> None:
         uow.commit()
     init_organization(ctx, org_name="Acme", admin_email="sam@example.com",
                       admin_first_name="Sam", admin_last_name="Stone")
+
+
+def rollcall_process(folder: Any, database_url: str) -> Any:
+    """Run the installed `rollcall` as its own process in `folder` against `database_url`;
+    each run is checked to show no traceback to the person."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    rollcall = str(Path(sys.executable).with_name("rollcall"))
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([rollcall, *argv], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=folder)
+        assert "Traceback" not in done.stdout + done.stderr, done.stderr
+        return done
+
+    return run

@@ -7,15 +7,11 @@ process."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from wcwidth import width
 
-from tests.helpers import audit, store_state
+from tests.helpers import audit, rollcall_process, store_state
 
 SAM = ["--actor", "sam@example.com"]
 SUE = ["--actor", "sue@example.com"]  # a SUPER over alpha only
@@ -217,14 +213,7 @@ def test_tables_stay_aligned_with_wide_characters_and_cap_long_cells(org):
 
 def test_the_views_as_a_real_process(tmp_path, database_url):
     """`rollcall` as installed: one init, then every view; no traceback anywhere."""
-    env = {**os.environ, "DATABASE_URL": database_url}
-    rollcall = str(Path(sys.executable).with_name("rollcall"))
-
-    def run(*argv):
-        done = subprocess.run([rollcall, *argv], env=env, capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path)
-        assert "Traceback" not in done.stdout + done.stderr, done.stderr
-        return done
+    run = rollcall_process(tmp_path, database_url)
 
     assert run("init", "--org-name", "Acme", "--admin-email", "sam@example.com",
                "--admin-first-name", "Sam", "--admin-last-name", "Stone").returncode == 0

@@ -7,14 +7,10 @@ Black-box: `rollcall` in-process (`cli`) and as a real process."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import audit, store_state
+from tests.helpers import audit, rollcall_process, store_state
 
 SAM = ["--actor", "sam@example.com"]
 PAT = ["--actor", "pat@example.com"]  # an ASSISTANT over alpha
@@ -227,14 +223,7 @@ def test_counts_are_singular_for_one(org, tmp_path):
 
 
 def test_import_json_as_a_real_process(tmp_path, database_url):
-    env = {**os.environ, "DATABASE_URL": database_url}
-    rollcall = str(Path(sys.executable).with_name("rollcall"))
-
-    def run(*argv):
-        done = subprocess.run([rollcall, *argv], env=env, capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path)
-        assert "Traceback" not in done.stdout + done.stderr, done.stderr
-        return done
+    run = rollcall_process(tmp_path, database_url)
 
     run("init", "--org-name", "Acme", "--admin-email", "sam@example.com",
         "--admin-first-name", "Sam", "--admin-last-name", "Stone")
