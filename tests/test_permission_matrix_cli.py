@@ -143,6 +143,21 @@ def _csv(where: str, tmp: Path) -> str:
     return str(path)
 
 
+def _update_csv(where: str, tmp: Path) -> str:
+    """The prepared active user, as an export shows them, now deactivated."""
+    path = tmp / f"update-{where}.csv"
+    path.write_text(f"email,first_name,last_name,status,projects\n{target('active', where)},"
+                    f"Act,Test,deactivated,{_project(where)}\n", encoding="utf-8")
+    return str(path)
+
+
+IMPORTS = {
+    "users import": lambda where, tmp: ["users", "import", _csv(where, tmp)],
+    "users import --update": lambda where, tmp: ["users", "import", _update_csv(where, tmp),
+                                                 "--update"],
+}
+
+
 def _project(where: str) -> str:
     return "alpha" if where == "in" else "beta"
 
@@ -185,7 +200,9 @@ ACTIONS = [
                                                    "EUR"], None),
     Action("approvals policy", ORG, lambda a, w: ["approvals", "policy", "--expiry-hours",
                                                   "48"], None),
-    Action("users import", MANAGE, None, _created),  # argv built with the case's folder
+    # argv built with the case's folder (IMPORTS)
+    Action("users import", MANAGE, None, _created),
+    Action("users import --update", MANAGE, None, _status("active", "deactivated")),
 ]
 READS = [
     Action("users list", SEE, lambda a, w: ["users", "list", "--json"]),
@@ -230,8 +247,8 @@ def test_every_change_on_the_command_line(template, tmp_path, action, who, where
     ctx = bootstrap(Settings(database_url=f"sqlite:///{db}"), clock=FixedClock(NOW),
                     hasher=HASHER)
     before = store_state(ctx)
-    argv = (action.argv(who, where) if action.argv else ["users", "import",
-                                                         _csv(where, tmp_path)])
+    argv = (action.argv(who, where) if action.argv
+            else IMPORTS[action.name](where, tmp_path))
     result, ran = run(db, [*argv, "--actor", who.email])
     after = store_state(ctx)
     want = expected(who, action.kind, where == "in", slack=False)
