@@ -17,7 +17,7 @@ One run:
    `{"ok": true}`, and accepts response_url POSTs, counting them per label and checking
    each is the expected page ("Total Active Users: 10000").
 3. For each gunicorn configuration (`WORKERSxTHREADS`, production is 2x8), serves
-   Rollcall exactly as production does, `gunicorn 'bot.web:create_app()' --worker-class
+   Rollcall exactly as production does, `gunicorn 'handlers.web:create_app()' --worker-class
    gthread ...` with DATABASE_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL in
    the environment, then the bare app (`bench.slack_bench:bare_app()`: a Bolt `App` with
    one `/users` command that only calls `ack()`, behind the same /healthz routing) with the
@@ -474,7 +474,7 @@ def main() -> None:
     rows: list[tuple[str, dict]] = []
     try:
         for workers, threads in configs:
-            servers = [("rollcall", "bot.web:create_app()"),
+            servers = [("rollcall", "handlers.web:create_app()"),
                        ("bare", "bench.slack_bench:bare_app()")]
             for name, spec in servers:
                 label = f"{name}-{workers}x{threads}"

@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
 
-from bot.services.context import Context, writing
+from bot.services.context import Context
+from bot.services.transactions import writing
 from store.models import OutboxMessage
 
 if TYPE_CHECKING:

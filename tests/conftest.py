@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import bootstrap, upgrade_schema
-from bot.cli import main
 from bot.passwords import RandomSecretHasher
 from bot.services import Context
 from bot.settings import Settings
+from handlers.cli import main
 from tests.fakes import FixedClock
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")

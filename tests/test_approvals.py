@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from billing.model import Level
-from bot import scheduler, services
+from bot import services
 from bot.bootstrap import bootstrap
 from bot.errors import ApprovalRequired, InvalidInput, PermissionDenied
 from bot.services import Via
@@ -16,6 +16,7 @@ from bot.services import billing as billing_service
 from bot.services.context import Channels
 from bot.services.users import NewUser
 from bot.settings import Settings
+from handlers import scheduler
 from store.models import ApprovalRequest, AuditEvent, OutboxMessage, User
 from tests.conftest import HASHER
 from tests.fakes import FixedClock

@@ -10,7 +10,7 @@ from billing.model import Level, Status
 from bot.rules import Scope
 from bot.services.queries import UsersPage
 from bot.services.views import UserView
-from handlers import blocks, views
+from handlers.slack import blocks, views
 
 NAMES = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=100)
 

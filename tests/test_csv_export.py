@@ -11,9 +11,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.bootstrap import bootstrap, upgrade_schema
-from bot.cli import main
 from bot.csv_cells import TRIGGERS, csv_text, neutralise, restore
 from bot.settings import Settings
+from handlers.cli import main
 from tests.conftest import HASHER, Result
 
 SAM = ["--actor", "sam@example.com"]

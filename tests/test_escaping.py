@@ -31,7 +31,7 @@ from bot.services.queries import HistoryEntry, UsersPage
 from bot.services.scheduled import Scheduled
 from bot.services.views import UserView
 from bot.slack_text import Mrkdwn, compose, cut, escape, mention, mrkdwn
-from handlers import blocks, views
+from handlers.slack import blocks, views
 
 BUILDER_MODULES = (blocks, views, posts)
 CONTROL = ["<!channel>", "<!here>", "<@U123>", "<#C1>", "<https://evil.example|verify>",

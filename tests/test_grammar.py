@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.model import Level
-from handlers.grammar import Target, Usage, parse_admins, parse_billing, parse_users
+from handlers.slack.grammar import Target, Usage, parse_admins, parse_billing, parse_users
 
 
 def test_users_commands():

@@ -28,7 +28,7 @@ def rollcall(tmp_path: Path):
     env.pop("SLACK_BOT_TOKEN", None)
 
     def run(*argv: str) -> Ran:
-        done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; "
+        done = subprocess.run([sys.executable, "-c", "import sys; from handlers.cli import main; "
                                "sys.exit(main())", *argv], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
         ran = Ran(done.returncode, done.stdout, done.stderr)

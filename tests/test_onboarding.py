@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from billing.model import Level
 from bot import services
-from bot.cli import main
 from bot.errors import InvalidInput
 from bot.services import Via
 from bot.services import approvals as ap
 from bot.services.billing import configure_billing, invoice_on
 from bot.services.imports import parse_csv
 from bot.services.users import NewUser
+from handlers.cli import main
 from store.models import AuditEvent, StatePeriod, User
 from tests.helpers import store_state
 

@@ -21,10 +21,10 @@ import pytest
 from billing.model import Level
 from bot import services
 from bot.bootstrap import bootstrap, upgrade_schema
-from bot.cli import main
 from bot.services import Via
 from bot.services.scheduled import schedule_change
 from bot.settings import Settings
+from handlers.cli import main
 from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.helpers import store_state

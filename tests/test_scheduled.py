@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy import select
 
 from billing.model import Level
-from bot import scheduler, services
+from bot import services
 from bot.errors import PermissionDenied
 from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.context import Channels
 from bot.services.scheduled import cancel_scheduled, list_scheduled, schedule_change
+from handlers import scheduler
 from store.models import AuditEvent, OutboxMessage, ScheduledChange
 
 SAM, TAYLOR = "sam@example.com", "taylor@example.com"

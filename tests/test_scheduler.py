@@ -9,14 +9,15 @@ from slack_sdk import WebClient
 from sqlalchemy import delete, select, update
 
 from billing.model import Level
-from bot import scheduler, services
+from bot import services
 from bot.bootstrap import bootstrap
 from bot.outbox import deliver_due
 from bot.services import Via
 from bot.services import billing as billing_service
 from bot.services.context import Channels
 from bot.settings import Settings
-from handlers.app import slack_client
+from bot.slack_api import slack_client
+from handlers import scheduler
 from store.models import AdminGrant, AuditEvent, OutboxMessage, StatePeriod
 from tests.conftest import HASHER
 from tests.fakes import FixedClock

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from billing.model import Level
-from bot import scheduler, services
+from bot import services
 from bot.errors import ApprovalRequired, InvalidInput, PermissionDenied
 from bot.services import Via
 from bot.services import approvals as ap
 from bot.services.context import Channels
 from bot.services.scheduled import schedule_change
+from handlers import scheduler
 from store.models import ApprovalRequest, AuditEvent, OutboxMessage, ScheduledChange, User
 from tests.helpers import store_state
 

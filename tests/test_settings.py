@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.cli import main
 from bot.settings import SettingsError, load_settings
+from handlers.cli import main
 
 
 def test_defaults(monkeypatch, tmp_path):

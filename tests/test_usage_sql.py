@@ -41,7 +41,7 @@ def _key(state: State) -> tuple[str, int, int]:
 
 def _record(ctx, users, batch: bool = False) -> None:
     """Replace all history by `users`' (sam's too: no noise), recording each event in the
-    audit and in the periods in the given order, as `bot.services.context.record` does;
+    audit and in the periods in the given order, as `bot.services.audit.record` does;
     with `batch`, the events first, then their states in one `record_states`, as
     `record_each` does for an import (every other user's first event before the batch,
     so the batch meets both new users and users with periods)."""

@@ -22,8 +22,12 @@ from bot.errors import (
     Unavailable,
 )
 from bot.rules import Actor, Scope, require_in_scope, require_level_changer, require_super
-from bot.services.context import Context, Via, find_user, load_actor, record, refusing, writing
+from bot.services.actors import find_user, load_actor
+from bot.services.audit import record
+from bot.services.context import Context, Via
 from bot.services.guards import is_org_super, keep_an_org_super
+from bot.services.refusals import refusing
+from bot.services.transactions import writing
 from bot.services.views import Outcome, UserView, user_view
 from bot.validation import clean_project_key
 from store import repository

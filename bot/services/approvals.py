@@ -35,6 +35,7 @@ from bot.rules import (
     require_user_creator,
     require_user_manager,
 )
+from bot.services.actors import find_user, load_actor
 from bot.services.admins import (
     admin_keys,
     change_admin,
@@ -42,17 +43,12 @@ from bot.services.admins import (
     require_project_keys,
     set_admin,
 )
-from bot.services.context import (
-    Context,
-    Via,
-    find_user,
-    load_actor,
-    record,
-    refusing,
-    writing,
-)
+from bot.services.audit import record
+from bot.services.context import Context, Via
 from bot.services.hints import level_hint
 from bot.services.imports import check_import, import_in, parse_csv
+from bot.services.refusals import refusing
+from bot.services.transactions import writing
 from bot.services.users import NewUser, change_status_in, create_in
 from bot.services.views import user_view
 from bot.validation import email_key
@@ -252,7 +248,7 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
 def check_decider(ctx: Context, *, actor: str, request_id: int) -> str | None:
     """Refuse early (before the Deny form opens) whoever could not decide this request;
     a sentence instead when it is no longer pending."""
-    from bot.services.context import reading
+    from bot.services.transactions import reading
 
     with reading(ctx) as session:
         request, _, who = _open(session, ctx.clock.now(), actor, request_id)
@@ -485,7 +481,7 @@ def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None
 
 def pending_requests(ctx: Context) -> int:
     """How many requests wait for a decision (for the App Home dashboard)."""
-    from bot.services.context import reading
+    from bot.services.transactions import reading
 
     with reading(ctx) as session:
         return session.scalar(select(func.count()).select_from(ApprovalRequest)

@@ -21,7 +21,11 @@ from bot import posts
 from bot.errors import InvalidInput, NotFound
 from bot.rules import require_org_super, require_viewer
 from bot.services import billing_store as bs
-from bot.services.context import Context, Via, load_actor, reading, record, refusing, writing
+from bot.services.actors import load_actor
+from bot.services.audit import record
+from bot.services.context import Context, Via
+from bot.services.refusals import refusing
+from bot.services.transactions import reading, writing
 from store import repository
 from store.models import AuditEvent, BillingTerms
 from store.models import Invoice as InvoiceRow

@@ -23,7 +23,9 @@ from billing.money import format_money
 from billing.usage import History
 from billing.wording import short_date
 from bot.services import billing_store as bs
-from bot.services.context import Context, find_user, reading
+from bot.services.actors import find_user
+from bot.services.context import Context
+from bot.services.transactions import reading
 from store import repository
 from store.models import AuditEvent
 

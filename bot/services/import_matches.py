@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from billing.model import Level, Status
 from bot.errors import PermissionDenied
 from bot.rules import Actor, Scope, require_user_creator, require_user_manager
-from bot.services.context import Via, record
+from bot.services.audit import record
+from bot.services.context import Via
 from bot.services.csv_rows import Row
 from bot.services.users import change_status_in
 from bot.services.views import user_view

@@ -23,19 +23,14 @@ from bot.errors import AlreadyImported, InvalidInput, PermissionDenied
 from bot.plural import count
 from bot.rules import Actor, require_manager_level, require_user_creator
 from bot.services import import_matches as matches
-from bot.services.context import (
-    Context,
-    Hasher,
-    Via,
-    load_actor,
-    reading,
-    record,
-    refusing,
-    writing,
-)
+from bot.services.actors import load_actor
+from bot.services.audit import record
+from bot.services.context import Context, Hasher, Via
 from bot.services.csv_rows import Row, read_csv
 from bot.services.csv_rows import parse_csv as parse_csv  # re-exported (approvals)
 from bot.services.import_report import ImportRefused, ImportReport, ImportResult
+from bot.services.refusals import refusing
+from bot.services.transactions import reading, writing
 from bot.services.users import NewUser, Progress, add_users, require_no_seat_approval
 from bot.services.views import UserView
 from bot.validation import email_key

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot import posts
 from bot.errors import InvariantViolation
-from bot.services.context import Context, Via, reading, record, writing
+from bot.services.audit import record
+from bot.services.context import Context, Via
+from bot.services.transactions import reading, writing
 from store import periods
 from store.models import AuditEvent
 from store.outbox import enqueue

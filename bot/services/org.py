@@ -10,15 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from billing.model import Level, Status
 from bot.errors import Conflict
 from bot.rules import require_org_super, require_viewer
-from bot.services.context import (
-    Context,
-    Via,
-    load_actor,
-    reading,
-    record,
-    refusing,
-    writing,
-)
+from bot.services.actors import load_actor
+from bot.services.audit import record
+from bot.services.context import Context, Via
+from bot.services.refusals import refusing
+from bot.services.transactions import reading, writing
 from bot.services.users import new_password_hash
 from bot.services.views import UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key

@@ -20,7 +20,9 @@ from bot.rules import (
     require_manager_level,
     require_viewer,
 )
-from bot.services.context import Context, find_user, load_actor, reading
+from bot.services.actors import find_user, load_actor
+from bot.services.context import Context
+from bot.services.transactions import reading
 from bot.services.views import UserView, record_view, user_view
 from store import repository
 from store.models import AuditEvent

@@ -28,18 +28,13 @@ from bot.rules import (
     require_viewer,
 )
 from bot.services import billing_store as bs
+from bot.services.actors import find_user, load_actor
 from bot.services.admins import admin_keys, require_project_keys
-from bot.services.context import (
-    Context,
-    Via,
-    find_user,
-    load_actor,
-    reading,
-    record,
-    refusing,
-    writing,
-)
+from bot.services.audit import record
+from bot.services.context import Context, Via
 from bot.services.guards import is_org_super, keep_an_org_super, refuse_admin_removal_by_status
+from bot.services.refusals import refusing
+from bot.services.transactions import reading, writing
 from bot.services.views import user_view
 from store import repository
 from store.models import AdminGrant, Project, ScheduledChange, User
@@ -208,20 +203,20 @@ def run_due_changes(ctx: Context) -> list[str]:
         due = session.scalar(select(ScheduledChange.id).where(*_due(ctx.clock.now())).limit(1))
     if due is None:
         return []
-    with writing(ctx) as (session, _):
-        return list(session.info.get(RUN, ()))
-
-
-RUN = "rollcall.scheduled_run"  # session.info: what `apply_due` ran in this transaction
+    transaction = writing(ctx)  # its before-write hook is `apply_due`
+    with transaction:
+        pass
+    return transaction.ran
 
 
 def _due(now: datetime) -> tuple:
     return ScheduledChange.status == "pending", ScheduledChange.run_at <= now
 
 
-def apply_due(ctx: Context, session: Session, now: datetime) -> None:
+def apply_due(ctx: Context, session: Session, now: datetime) -> list[str]:
     """Run every change due by `now`, oldest first, inside this writing transaction and
-    before anything else it writes (`writing` calls this first).
+    before anything else it writes: the unit of work's before-write hook (given by
+    `bot/bootstrap.py`). Returns the outbox keys of the changes it ran.
 
     So nothing is recorded after a boundary before the changes due there: each event
     records its subject's whole state, and a login made while a late scheduler had not
@@ -230,14 +225,15 @@ def apply_due(ctx: Context, session: Session, now: datetime) -> None:
     """
     first = select(ScheduledChange.id).where(*_due(now)).limit(1)
     if session.connection().execute(first).first() is None:  # every write asks: keep it cheap
-        return
+        return []
     due = session.scalars(select(ScheduledChange).where(*_due(now))
                           .order_by(ScheduledChange.run_at, ScheduledChange.id)).all()
+    ran = []
     for change in due:
         try:
             with session.begin_nested():
                 _apply(ctx, session, change, now)
-            session.info.setdefault(RUN, []).append(f"scheduled:{change.id}")
+            ran.append(f"scheduled:{change.id}")
         except RollcallError as exc:
             _fail(ctx, session, change, now, str(exc))
         except OperationalError:
@@ -246,6 +242,7 @@ def apply_due(ctx: Context, session: Session, now: datetime) -> None:
             log.exception("scheduled change %s failed", change.id)
             _fail(ctx, session, change, now, "Rollcall could not run it (an internal "
                   "error, logged for whoever runs Rollcall); schedule it again.")
+    return ran
 
 
 def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetime) -> None:

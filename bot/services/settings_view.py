@@ -20,7 +20,9 @@ from billing.cycles import CycleRule
 from billing.schedule import CycleSchedule
 from bot.rules import require_viewer
 from bot.services import billing_store as bs
-from bot.services.context import Context, load_actor, reading
+from bot.services.actors import load_actor
+from bot.services.context import Context
+from bot.services.transactions import reading
 from store import repository
 from store.models import AuditEvent, BillingTerms
 

@@ -19,7 +19,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services.context import Context, Via, reading, record, writing
+from bot.services.audit import record
+from bot.services.context import Context, Via
+from bot.services.transactions import reading, writing
 from bot.validation import email_key
 from store import repository
 from store.models import AuditEvent, User

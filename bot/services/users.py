@@ -13,23 +13,17 @@ from billing.model import Level, Status
 from bot.errors import ApprovalRequired, Conflict, LastSuperViolation, NotFound
 from bot.passwords import random_password
 from bot.rules import Actor, require_level_changer, require_user_creator, require_user_manager
-from bot.services.context import (
-    Context,
-    Hasher,
-    Via,
-    find_user,
-    load_actor,
-    record,
-    record_created,
-    refusing,
-    writing,
-)
+from bot.services.actors import find_user, load_actor
+from bot.services.audit import record, record_created
+from bot.services.context import Context, Hasher, Via
 from bot.services.guards import (
     is_org_super,
     keep_an_org_super,
     last_super_message,
     refuse_admin_removal_by_status,
 )
+from bot.services.refusals import refusing
+from bot.services.transactions import writing
 from bot.services.views import Outcome, UserView, user_view
 from bot.validation import clean_email, clean_name, clean_project_key, email_key
 from store import bulk, repository

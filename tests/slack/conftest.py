@@ -16,7 +16,7 @@ from bot.bootstrap import bootstrap, upgrade_schema
 from bot.services import Context, Via
 from bot.services.billing import configure_billing
 from bot.settings import Settings
-from bot.web import create_app
+from handlers.web import create_app
 from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.slack.fake_slack import FakeSlack

@@ -155,7 +155,7 @@ def test_oversized_or_odd_input_never_crashes(org, slack, fake, text):
 
 def test_an_unreachable_database_says_try_again(settings, fake):
     from bot.bootstrap import bootstrap
-    from bot.web import create_app
+    from handlers.web import create_app
     from tests.slack.harness import SlackSide, serve
 
     down = settings.model_copy(update={"database_url": "postgresql://x@127.0.0.1:1/none"})

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from bot import services
 from bot.services import Via
 from bot.services.context import Channels
-from bot.web import create_app
+from handlers.web import create_app
 from tests.slack.conftest import SAM
 from tests.slack.harness import SlackSide, serve
 from tests.slack.test_webhook_e2e import HOOK_SECRET, call

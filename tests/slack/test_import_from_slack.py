@@ -9,7 +9,7 @@ import pytest
 from bot import services
 from bot.services import Via, approvals
 from bot.services.context import Channels
-from handlers.files import shared_files
+from handlers.slack.files import shared_files
 from tests.slack.conftest import LEE, PAT, SAM, STRANGER
 from tests.slack.test_commands_e2e import blocks_valid, reply
 

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from handlers import files, home
-from handlers.commands import COMMANDS
+from handlers.slack import files, home
+from handlers.slack.commands import COMMANDS
 from tests.slack.conftest import SAM
 
 ROOT = Path(__file__).resolve().parents[2]

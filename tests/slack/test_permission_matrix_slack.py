@@ -38,9 +38,9 @@ from bot.services.context import Channels
 from bot.services.queries import project_keys
 from bot.settings import Settings
 from bot.validation import email_key
-from bot.web import create_app
-from handlers import views
-from handlers.support import OOPS
+from handlers.slack import views
+from handlers.slack.support import OOPS
+from handlers.web import create_app
 from store.models import ApprovalRequest, ScheduledChange, User
 from tests.conftest import HASHER
 from tests.fakes import FixedClock

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from bot.cli import main
+from handlers.cli import main
 from tests.slack.harness import SECRET, SlackSide, get
 
 ROLLCALL = str(Path(sys.executable).with_name("rollcall"))
@@ -80,8 +80,8 @@ class RecordingSocketMode:
 def test_serve_uses_socket_mode_when_an_app_token_is_set(tmp_path, fake, monkeypatch):
     import slack_bolt.adapter.socket_mode as socket_mode
 
-    from bot.serve import serve
     from bot.settings import Settings
+    from handlers.serve import serve
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", RecordingSocketMode)
     serve(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", slack_bot_token="xoxb-t",
@@ -94,8 +94,8 @@ def test_serve_uses_socket_mode_when_an_app_token_is_set(tmp_path, fake, monkeyp
 @pytest.mark.parametrize(("setting", "embedded"), [("on", True), ("off", False)])
 def test_serve_embeds_the_scheduler_unless_it_is_off(tmp_path, fake, monkeypatch, setting,
                                                      embedded):
-    from bot import scheduler, serve
     from bot.settings import Settings
+    from handlers import scheduler, serve
 
     started = []
     monkeypatch.setattr(scheduler, "run_forever",

@@ -183,8 +183,8 @@ def test_the_check_retries_until_slack_confirms_the_token(bare_ctx, settings, fa
                                                           monkeypatch):
     """In-process (the WSGI app as gunicorn's worker builds it), with a short first delay:
     Slack fails twice, then confirms; /healthz stops reporting once it has."""
-    from bot.web import create_app
-    from handlers.app import TokenCheck
+    from bot.slack_api import TokenCheck
+    from handlers.web import create_app
     from tests.slack.harness import get, serve
 
     monkeypatch.setattr(TokenCheck, "FIRST_DELAY", 1.0)  # a 3 s window to see it

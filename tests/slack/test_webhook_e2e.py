@@ -15,7 +15,7 @@ from bot import services
 from bot.bootstrap import bootstrap
 from bot.services import Via
 from bot.services.context import Channels
-from bot.web import create_app
+from handlers.web import create_app
 from tests.conftest import HASHER
 from tests.fakes import FixedClock
 from tests.helpers import audit, store_state

@@ -16,11 +16,12 @@ from typing import TextIO
 
 from sqlalchemy.exc import DBAPIError
 
-from bot.cli.commands import dispatch
-from bot.cli.parser import build_parser
 from bot.errors import DatabaseSettingError, RollcallError, UsageError
-from bot.services.context import Context, database_problem
+from bot.services.context import Context
+from bot.services.transactions import database_problem
 from bot.settings import SettingsError
+from handlers.cli.commands import dispatch
+from handlers.cli.parser import build_parser
 
 # commands that may create the database (a SQLite file); the others only use one
 CREATING = {("init", None), ("db", "upgrade"), ("serve", None), ("clock", None)}
@@ -51,7 +52,7 @@ def _run(args: argparse.Namespace, context: Context | None, out: TextIO,
     from bot.settings import load_settings
 
     if args.command == "serve":
-        from bot.serve import serve
+        from handlers.serve import serve
 
         serve(load_settings())
         return 0
@@ -61,7 +62,7 @@ def _run(args: argparse.Namespace, context: Context | None, out: TextIO,
         command = (args.command, getattr(args, f"{args.command}_command", None))
         context = bootstrap(create_database=command in CREATING)
     if args.command == "clock":  # `serve` says these itself
-        from bot.serve import announce_start
+        from handlers.serve import announce_start
 
         announce_start(context, load_settings(), http=False)
     _dispatch_judged(args, context, out, err)

@@ -15,8 +15,8 @@ from bot.services import billing as billing_service
 from bot.services.approvals import pending_requests
 from bot.services.queries import users_page
 from bot.services.scheduled import list_scheduled
-from handlers import modals, views
-from handlers.support import Deps, Refused, invoker
+from handlers.slack import modals, views
+from handlers.slack.support import Deps, Refused, invoker
 
 
 def summary(deps: Deps, actor: str) -> dict[str, Any] | None:

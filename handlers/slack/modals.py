@@ -38,8 +38,8 @@ from bot.services.queries import (
 from bot.services.users import NewUser
 from bot.slack_text import mrkdwn
 from bot.validation import clean_email, clean_name
-from handlers import views
-from handlers.support import Deps, Refused, invoker, log
+from handlers.slack import views
+from handlers.slack.support import Deps, Refused, invoker, log
 
 SLACK = Via.SLACK
 

@@ -33,8 +33,9 @@ from bot.services import billing as billing_service
 from bot.services import billing_store as bs
 from bot.services import maintenance
 from bot.services.approvals import expire_requests
-from bot.services.context import Context, Via, reading, writing
+from bot.services.context import Context, Via
 from bot.services.scheduled import run_due_changes
+from bot.services.transactions import reading, writing
 from bot.services.views import user_view
 from store import repository
 from store.models import AuditEvent, ScheduledChange, User

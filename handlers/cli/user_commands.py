@@ -17,13 +17,13 @@ from typing import Any
 from billing.model import Level, Status
 from billing.money import format_money
 from bot import services
-from bot.cli.tables import table
 from bot.errors import DatabaseSettingError, InvalidInput, RollcallError, UsageError
 from bot.plural import count
 from bot.services import Context, Via
 from bot.services.hints import level_hint
 from bot.services.import_report import ImportRefused, ImportReport
 from bot.services.queries import user_listing
+from handlers.cli.tables import table
 
 
 class Answered(Exception):

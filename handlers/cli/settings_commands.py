@@ -8,10 +8,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from billing.money import format_money
-from bot.cli.tables import table
 from bot.services import Context
 from bot.services.org import list_projects
 from bot.services.settings_view import SettingsVersion, billing_settings
+from handlers.cli.tables import table
 
 POLICIES = {"any-time": "a user active at any moment of a cycle is billed for it",
             "end-of-cycle": "a user active at a cycle's last instant is billed for it",

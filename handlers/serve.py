@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.bootstrap import bootstrap, upgrade_schema
+from bot.bootstrap import bootstrap, upgrade_schema, wire
 from bot.errors import NotInitialised
-from bot.services.context import Context, reading
+from bot.services.context import Context
+from bot.services.transactions import reading
 from bot.settings import Settings, SettingsError
 from store.db import describe
 
@@ -66,28 +67,24 @@ def serve(settings: Settings, *, workers: int = 2, threads: int = 8) -> None:
     configuration gap is logged once, here; the Slack token is checked in the
     background, so a slow or unreachable Slack never stops the start."""
     require_slack(settings)
+    socket_mode = settings.slack_app_token is not None
     ctx = bootstrap(settings)
-    upgrade_schema(ctx)
-    announce_start(ctx, settings, http=settings.slack_app_token is None)
+    upgrade_schema(ctx)  # a database that cannot be used stops the start here
+    announce_start(ctx, settings, http=not socket_mode)
+    # the master's runtime: its token check announces a failure once for every worker
+    runtime = wire(settings, context=ctx)
     if settings.rollcall_scheduler == "on":  # one scheduler, in this (the master) process
-        from bot.scheduler import run_forever
-        from handlers.app import slack_client
+        from handlers.scheduler import run_forever
 
-        run_forever(ctx, slack_client(settings), blocking=False)
-    if settings.slack_app_token is not None:
+        run_forever(ctx, runtime.client, blocking=False)
+    if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.outbox import Pump
-        from handlers.app import build_app, slack_client
+        from handlers.slack.app import build_app
 
-        client = slack_client(settings)  # the app's token check announces a failure
-        SocketModeHandler(build_app(ctx, settings, client, Pump(ctx, client)),
+        SocketModeHandler(build_app(runtime),
                           settings.slack_app_token.get_secret_value()).start()
         return
-
-    from handlers.app import TokenCheck
-
-    TokenCheck(settings).start()  # the workers check too, for /healthz, but say nothing
 
     def post_fork(server: Any, worker: Any) -> None:
         # workers build their own engine; the scheduler's connections stay the master's
@@ -112,7 +109,7 @@ class Gunicorn:
                     self.cfg.set(key, value)
 
             def load(self) -> Any:
-                from bot.web import create_app
+                from handlers.web import create_app
 
                 return create_app(announce_token=False)  # the master says it once
 

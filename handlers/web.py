@@ -1,5 +1,5 @@
 """The HTTP surface (DESIGN section 7): `POST /slack/events` (Bolt), `GET /healthz`,
-`POST /hooks/login` (bot/hooks.py).
+`POST /hooks/login` (handlers/login.py).
 
 A plain WSGI callable, so gunicorn serves it in production and tests serve it on
 loopback with the standard library.
@@ -25,13 +25,13 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import hooks
-from bot.bootstrap import bootstrap
+from bot.bootstrap import wire
 from bot.clock import SystemClock
-from bot.outbox import Pump
 from bot.services import Context
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.signing import verify
+from handlers import login
+from handlers.slack.app import build_app
 
 StartResponse = Callable[..., Any]
 MAX_BODY = 1024 * 1024  # 1 MB: far above any Slack request
@@ -113,23 +113,18 @@ def database_reachable(ctx: Context) -> bool:
 
 
 def create_app(settings: Settings | None = None, context: Context | None = None,
-               bolt: Any = None, *, announce_token: bool = True,
+               *, announce_token: bool = True,
                ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """The WSGI application. Gunicorn calls it with no arguments (settings from the
-    environment); tests pass their own context and Bolt app.
+    environment); tests pass their own settings and context.
 
     Building it never calls Slack: the bot token is checked in the background
     (`TokenCheck`), and /healthz reports it while Slack has not confirmed it.
     `announce_token=False` leaves the log line about a failed check to another process
     (`serve`'s master says it once for all its workers)."""
-    from handlers.app import TokenCheck, build_app, slack_client
-
-    settings = settings or load_settings()
-    ctx = context or bootstrap(settings)
-    client = slack_client(settings)
-    pump = Pump(ctx, client)  # sends what requests record (cards, warnings) after commit
-    token = TokenCheck(settings, announce=announce_token).start()
-    slack = SlackRequestHandler(build_app(ctx, settings, client, pump, token))
+    runtime = wire(settings, context=context, announce_token=announce_token)
+    settings, ctx, pump, token = runtime.settings, runtime.ctx, runtime.pump, runtime.token
+    slack = SlackRequestHandler(build_app(runtime))
     secret = settings.rollcall_webhook_secret
     slack_secret = settings.slack_signing_secret
 
@@ -147,10 +142,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
             headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
                        if k.startswith("HTTP_")}
             try:
-                raw = read_body(environ, hooks.MAX_BODY)
+                raw = read_body(environ, login.MAX_BODY)
             except Refusal as refusal:
                 return _refuse(start, refusal)
-            status, body = hooks.login_hook(
+            status, body = login.login_hook(
                 ctx, secret.get_secret_value() if secret else None, headers, raw)
             if status == 200:
                 pump.kick()  # a first-login card may be waiting

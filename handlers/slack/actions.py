@@ -18,9 +18,9 @@ from bot.services.queries import users_page
 from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
 from bot.services.scheduled import schedule_change
 from bot.slack_text import Mrkdwn, compose
-from handlers import blocks, modals
-from handlers.commands import acknowledge, status_change
-from handlers.support import Deps, answering, invoker, seat_cost
+from handlers.slack import blocks, modals
+from handlers.slack.commands import acknowledge, status_change
+from handlers.slack.support import Deps, answering, invoker, seat_cost
 
 SLACK = Via.SLACK
 OUT_OF_DATE = "That button is out of date; run the command again."

@@ -1,7 +1,7 @@
 """A CSV file shared in the direct message with Rollcall is an import (DESIGN section 5).
 
 The `message` event is acked at once; the work runs after (a lazy listener): who sent
-it (an admin who manages users), the file (handlers/slack_files.py), the dry run in the
+it (an admin who manages users), the file (handlers/slack/slack_files.py), the dry run in the
 DM with Import / Cancel. The buttons carry the file's id and digest, never its rows:
 Import downloads and checks the file again as the clicker, at click time, and imports
 it only if it is still the file the dry run showed (else it shows the new dry run).
@@ -25,10 +25,10 @@ from bot.services.approvals import request_import
 from bot.services.hints import level_hint
 from bot.services.imports import check_import, import_users
 from bot.services.queries import require_manager
-from handlers import blocks
-from handlers.commands import acknowledge
-from handlers.slack_files import SharedFile, fetch_csv
-from handlers.support import Deps, answering, invoker
+from handlers.slack import blocks
+from handlers.slack.commands import acknowledge
+from handlers.slack.slack_files import SharedFile, fetch_csv
+from handlers.slack.support import Deps, answering, invoker
 
 EVENTS = ("message.im",)  # manifest.yml subscribes to these (and to home.EVENTS)
 MAX_FILES = 5  # files answered per message

@@ -21,8 +21,8 @@ from bot.services import Context
 from bot.services.hints import level_hint
 from bot.services.slack_identity import email_for_slack_user
 from bot.slack_text import compose, mention
-from handlers import blocks
-from handlers.grammar import Target, Usage
+from handlers.slack import blocks
+from handlers.slack.grammar import Target, Usage
 
 log = logging.getLogger("rollcall.slack")
 OOPS = ("Something went wrong on Rollcall's side, and nothing was changed. Try again in a "
@@ -34,7 +34,7 @@ class Deps:
     ctx: Context
     client: WebClient
     pump: Pump | None = None  # sends posts recorded by listeners (bot/outbox.py)
-    # seals what a modal keeps in its private_metadata (handlers/modals.py); build_app
+    # seals what a modal keeps in its private_metadata (handlers/slack/modals.py); build_app
     # derives it from the signing secret, so every process agrees on it
     seal_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 

@@ -24,8 +24,8 @@ from bot.services.queries import (
     users_page,
 )
 from bot.services.scheduled import list_scheduled
-from handlers import blocks, modals
-from handlers.grammar import (
+from handlers.slack import blocks, modals
+from handlers.slack.grammar import (
     ADMINS_USAGE,
     BILLING_USAGE,
     IMPORT_HOW,
@@ -34,7 +34,7 @@ from handlers.grammar import (
     parse_billing,
     parse_users,
 )
-from handlers.support import Deps, Refused, answering, invoker, seat_cost, target_email
+from handlers.slack.support import Deps, Refused, answering, invoker, seat_cost, target_email
 
 SLACK = Via.SLACK
 COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these

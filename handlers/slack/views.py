@@ -1,6 +1,6 @@
 """Modal and App Home views, as pure functions (DESIGN section 5).
 
-mrkdwn goes through `handlers.blocks.text_block` (or `bot.slack_text.mrkdwn`), which
+mrkdwn goes through `handlers.slack.blocks.text_block` (or `bot.slack_text.mrkdwn`), which
 escapes it; plain_text (titles, labels, option labels, input values) is left as it is."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.slack_text import mrkdwn
-from handlers.blocks import Block, text_block
+from handlers.slack.blocks import Block, text_block
 
 LEVEL_OPTIONS = (("none", "No admin role"), ("view-only", "VIEW ONLY"),
                  ("assistant", "ASSISTANT"), ("super", "SUPER"))

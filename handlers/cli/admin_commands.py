@@ -6,10 +6,10 @@ import argparse
 import json
 
 from bot import services
-from bot.cli.tables import table
 from bot.plural import count
 from bot.services import Context, Via
 from bot.services.scheduled import Scheduled, cancel_scheduled_for, list_scheduled
+from handlers.cli.tables import table
 
 
 def admin_list(args: argparse.Namespace, ctx: Context) -> str:

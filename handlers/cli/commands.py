@@ -10,9 +10,6 @@ from typing import TextIO
 from billing.model import Level
 from bot import services
 from bot.bootstrap import upgrade_schema
-from bot.cli import admin_commands, billing_commands, settings_commands, user_commands
-from bot.cli.progress import Progress
-from bot.cli.user_commands import Answered
 from bot.errors import InvalidInput
 from bot.services import Context, Via, maintenance
 from bot.services.admins import refusal_of_change
@@ -20,6 +17,9 @@ from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
 from bot.services.queries import check_admin_change
 from bot.services.scheduled import schedule_change
+from handlers.cli import admin_commands, billing_commands, settings_commands, user_commands
+from handlers.cli.progress import Progress
+from handlers.cli.user_commands import Answered
 
 CLI = Via.CLI
 Handler = Callable[[argparse.Namespace, Context], str]
@@ -52,13 +52,12 @@ def _init(args: argparse.Namespace, ctx: Context) -> str:
 
 def _clock(args: argparse.Namespace, ctx: Context) -> str:
     """The scheduler alone: pending migrations first, then every minute (or once)."""
-    from bot import scheduler
-    from bot.settings import load_settings
-    from handlers.app import slack_client
+    from bot.bootstrap import wire
+    from handlers import scheduler
 
-    settings = load_settings()
+    runtime = wire(context=ctx, check_token=False)  # the clock answers no request
     upgrade_schema(ctx)
-    client = slack_client(settings) if settings.slack_bot_token else None
+    client = runtime.client if runtime.settings.slack_bot_token else None
     if client is None:
         print("rollcall: SLACK_BOT_TOKEN is not set; posts stay in the outbox until it is.",
               file=sys.stderr)

@@ -1,21 +1,14 @@
-"""The Bolt app: one `register` per kind of listener, wired once."""
+"""Rollcall talking to Slack's Web API: the one `WebClient` (SLACK_API_URL, retries on
+connection errors and 429s) and the background check of the bot token. Built once, in
+`bot/bootstrap.py`; entry points and the outbox are handed what they need."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.logger.messages import (
-    warning_client_prioritized_and_token_skipped,
-    warning_token_skipped,
-)
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -23,32 +16,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.outbox import Pump
-from bot.services import Context
 from bot.settings import Settings
-from handlers import actions, commands, files, home, modals
-from handlers.support import Deps
 
 log = logging.getLogger("rollcall.slack")
 SLACK_API = "https://slack.com/api/"
-LISTENER_THREADS = 2
 TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired",
                 "account_inactive"}
-
-
-class _DeliberateClient(logging.Filter):
-    """Rollcall gives Bolt its own client and an `authorize` on purpose, so Bolt's
-    warnings that the token (read again from SLACK_BOT_TOKEN) goes unused tell an
-    operator nothing; they printed once per worker at every start."""
-
-    SKIPPED = frozenset({warning_client_prioritized_and_token_skipped(),
-                         warning_token_skipped()})
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() not in self.SKIPPED
-
-
-log.addFilter(_DeliberateClient())
 
 
 def _base_url(settings: Settings) -> str:
@@ -168,52 +141,3 @@ class TokenCheck:
             bot_id=known.get("bot_id"), bot_token=self.token, user_id=user_id)
 
 
-def seal_key(settings: Settings) -> bytes:
-    """The key that seals private_metadata: derived from the signing secret (the bot token
-    in Socket Mode without one), so every process derives the same; random without
-    either, which only loses the notices of modals opened in another process."""
-    source = settings.slack_signing_secret or settings.slack_bot_token
-    if source is None or not source.get_secret_value():
-        return secrets.token_bytes(32)
-    return hmac.new(source.get_secret_value().encode(), b"rollcall: private_metadata seal",
-                    hashlib.sha256).digest()
-
-
-def build_app(ctx: Context, settings: Settings, client: WebClient | None = None,
-              pump: Pump | None = None, token_check: TokenCheck | None = None) -> App:
-    """`pump` sends the posts listeners record; without one, the scheduler sends them.
-    `token_check` verifies the bot token in the background (a started one, announcing
-    its first failure, when not given); building the app never calls Slack."""
-    client = client or slack_client(settings)
-    check = token_check or TokenCheck(settings).start()
-
-    def authorize(enterprise_id: str | None, team_id: str | None,
-                  user_id: str | None) -> AuthorizeResult:  # Bolt passes these by name
-        return check.authorize(enterprise_id, team_id, user_id)
-
-    secret = settings.slack_signing_secret
-    app = App(
-        client=client,
-        authorize=authorize,
-        signing_secret=secret.get_secret_value() if secret else None,
-        # ack from the request's thread; the work runs on a small pool (lazy listeners),
-        # so a busy pool never delays an ack. Two threads keep acks fast even when the
-        # work saturates the CPU; the trade-off is measured in docs/benchmarks.md.
-        process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
-                                             thread_name_prefix="bolt"),
-        raise_error_for_unhandled_request=False,
-        logger=log,
-    )
-    deps = Deps(ctx=ctx, client=client, pump=pump, seal_key=seal_key(settings))
-    for module in (commands, actions, modals, home, files):
-        module.register(app, deps)
-
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
-        # what escapes a listener: logged for the operator, never shown as a trace
-        log.error("unhandled %s for a %s request", type(error).__name__,
-                  (body or {}).get("type") or "command", exc_info=error)
-        return BoltResponse(status=200, body="")
-
-    return app
