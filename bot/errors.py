@@ -6,6 +6,9 @@ class RollcallError(Exception):
     """Base class: `str(error)` is the sentence shown to the actor."""
 
     detail: str | None = None  # the operator's fuller sentence, when there is one
+    # which part of a request with several parts was refused, when it is one part (the
+    # admin role of a new user: "admin_role"), so a form shows it under that field
+    part: str | None = None
 
     def for_operator(self) -> str:
         """The sentence for whoever runs Rollcall (the command line, a log line): with

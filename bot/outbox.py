@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.services.context import Context
 from bot.services.transactions import writing
-from store.models import OutboxMessage
+from store.models import OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -69,7 +69,8 @@ def _claim(ctx: Context) -> Claimed | None:
         row = session.scalar(
             select(OutboxMessage)
             .where(OutboxMessage.next_attempt_at <= now,
-                   or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"))
+                   or_(OutboxMessage.status == OutboxStatus.PENDING,
+                       OutboxMessage.status == OutboxStatus.SENDING))
             .order_by(OutboxMessage.id).limit(1))
         if row is None:
             return None
@@ -77,14 +78,15 @@ def _claim(ctx: Context) -> Claimed | None:
         if row.method == "chat.update":
             original = session.scalar(select(OutboxMessage).where(
                 OutboxMessage.key == row.payload.get("updates")))
-            if original is None or original.status == "failed":  # nothing to update, ever
-                row.status, row.last_error = "failed", "the message to update was never posted"
+            if original is None or original.status == OutboxStatus.FAILED:  # nothing to update
+                row.status = OutboxStatus.FAILED
+                row.last_error = "the message to update was never posted"
                 return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
             if original.ts is None:  # not posted yet: wait for it
                 row.next_attempt_at = now + timedelta(seconds=30)
                 return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
             update_ts, row.channel = original.ts, original.channel
-        row.status, row.attempts = "sending", row.attempts + 1
+        row.status, row.attempts = OutboxStatus.SENDING, row.attempts + 1
         row.next_attempt_at = now + LEASE
         return Claimed(row.id, row.key, row.channel, row.method, dict(row.payload),
                        row.attempts, update_ts)
@@ -95,15 +97,15 @@ def _finish(ctx: Context, row_id: int, *, ts: str | None = None, error: str | No
     with writing(ctx) as (session, now):
         row = session.get(OutboxMessage, row_id)
         if error is None:
-            row.status, row.sent_at, row.ts, row.last_error = "sent", now, ts, None
+            row.status, row.sent_at, row.ts, row.last_error = OutboxStatus.SENT, now, ts, None
             return
         row.last_error = error[:500]
         if permanent:
-            row.status = "failed"
+            row.status = OutboxStatus.FAILED
             return
         delay = timedelta(seconds=retry_after) if retry_after is not None else min(
             timedelta(seconds=15 * 2 ** (row.attempts - 1)), MAX_DELAY)
-        row.status, row.next_attempt_at = "pending", now + delay
+        row.status, row.next_attempt_at = OutboxStatus.PENDING, now + delay
 
 
 def _anything_due(ctx: Context) -> bool:
@@ -112,7 +114,8 @@ def _anything_due(ctx: Context) -> bool:
         return uow.session.scalar(
             select(OutboxMessage.id)
             .where(OutboxMessage.next_attempt_at <= ctx.clock.now(),
-                   OutboxMessage.status.in_(("pending", "sending"))).limit(1)) is not None
+                   OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+            .limit(1)) is not None
 
 
 def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:

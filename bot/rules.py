@@ -90,7 +90,7 @@ def require_user_manager(actor: Actor, user_projects: Iterable[str]) -> None:
     require_in_scope(actor, user_projects)
 
 
-def require_user_creator(actor: Actor, projects: Iterable[str], who: str) -> None:
+def require_user_creator(actor: Actor, projects: Iterable[str], subject: str) -> None:
     """Create: ASSISTANT or SUPER, and every project of the new user in the actor's scope,
     so an assistant cannot place people in projects it does not manage (a user with no
     project is created only by an admin over all projects)."""
@@ -100,7 +100,7 @@ def require_user_creator(actor: Actor, projects: Iterable[str], who: str) -> Non
             keys):
         where = ", ".join(sorted(keys)) or "no project"
         raise PermissionDenied(
-            f"{who} ({where}) is outside {actor.name}'s scope ({actor.scope.describe()}). "
+            f"{subject} ({where}) is outside {actor.name}'s scope ({actor.scope.describe()}). "
             "Ask an admin whose scope covers it."
         )
 
@@ -115,7 +115,7 @@ def require_manager_level(actor: Actor) -> None:
 
 
 def require_level_changer(actor: Actor, user_projects: Iterable[str], old: Scope | None,
-                          new: Scope | None, who: str) -> None:
+                          new: Scope | None, subject: str) -> None:
     """Invariant 3: only a SUPER changes admin levels or scopes, with the user in its
     scope, and its scope covering the grant's old and new scope. An ASSISTANT's attempt
     (on a user in its scope) needs a SUPER's approval: in Slack it becomes a request."""
@@ -123,7 +123,7 @@ def require_level_changer(actor: Actor, user_projects: Iterable[str], old: Scope
         if actor.acting_level is Level.ASSISTANT:
             require_in_scope(actor, user_projects)
             raise ApprovalRequired(
-                f"Only a SUPER admin can change {who}'s admin role, and {actor.name} is "
+                f"Only a SUPER admin can change {subject}'s admin role, and {actor.name} is "
                 f"{_level_words(actor)}. In Slack an ASSISTANT's admin change becomes a "
                 "request that a SUPER approves; or ask a SUPER admin to make it."
             )
@@ -135,7 +135,7 @@ def require_level_changer(actor: Actor, user_projects: Iterable[str], old: Scope
     for scope in (old, new):
         if scope is not None and not actor.scope.covers(scope):
             raise PermissionDenied(
-                f"Changing {who}'s admin role touches {scope.describe()}, outside "
+                f"Changing {subject}'s admin role touches {scope.describe()}, outside "
                 f"{actor.name}'s scope ({actor.scope.describe()}). "
                 "Ask a SUPER admin over all projects."
             )
@@ -152,11 +152,11 @@ def require_super(actor: Actor, what: str) -> None:
 
 
 def may_change_admin_role(actor: Actor, user_projects: Iterable[str], old: Scope | None,
-                          who: str) -> bool | None:
+                          subject: str) -> bool | None:
     """True when the actor may change this admin role, None when only by request (an
     ASSISTANT with the user in scope), False when not at all."""
     try:
-        require_level_changer(actor, user_projects, old, None, who)
+        require_level_changer(actor, user_projects, old, None, subject)
     except ApprovalRequired:
         return None
     except PermissionDenied:

@@ -38,7 +38,7 @@ from bot.services.scheduled import run_due_changes
 from bot.services.transactions import reading, writing
 from bot.services.views import user_view
 from store import repository
-from store.models import AuditEvent, ScheduledChange, User
+from store.models import AuditEvent, ScheduledChange, ScheduledStatus, User
 from store.outbox import enqueue, recorded
 
 log = logging.getLogger("rollcall.scheduler")
@@ -144,7 +144,7 @@ def heads_up_facts(session: Session, cycle: Cycle, zone: ZoneInfo) -> dict[str, 
                  f"{Level.parse(c.level).title if c.level else 'deactivated'}"
                  for c, u in session.execute(
                      select(ScheduledChange, User).join(User, ScheduledChange.user_id == User.id)
-                     .where(ScheduledChange.status == "pending",
+                     .where(ScheduledChange.status == ScheduledStatus.PENDING,
                             ScheduledChange.run_at == cycle.end))]
     return {"scheduled": scheduled, "upgraded": upgraded, "pending_downgrades": pending}
 

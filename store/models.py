@@ -7,6 +7,7 @@ project keys, a live (not deleted) user's email case-insensitively, a Slack user
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +38,36 @@ NAMING = {
 
 STATUSES = ("active", "pending", "deactivated", "deleted")
 LEVELS = ("view-only", "assistant", "super")
+
+
+class ApprovalStatus(StrEnum):
+    """`ApprovalRequest.status`: pending until approved, denied or expired; failed when
+    an approved change no longer holds. A StrEnum: the stored strings stay these values,
+    the ones the CHECK constraint accepts."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class ScheduledStatus(StrEnum):
+    """`ScheduledChange.status`: pending until the cycle's end runs or cancels it."""
+
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class OutboxStatus(StrEnum):
+    """`OutboxMessage.status`: pending -> sending -> sent, or failed for good."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class Base(DeclarativeBase):

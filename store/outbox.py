@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import OutboxMessage
+from store.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("rollcall.outbox")
 
@@ -28,7 +28,7 @@ def enqueue(session: Session, *, key: str, channel: str | None, payload: dict[st
     if recorded(session, key):
         return False
     session.add(OutboxMessage(key=key, channel=channel, method=method, payload=payload,
-                              status="pending", attempts=0, created_at=now,
+                              status=OutboxStatus.PENDING, attempts=0, created_at=now,
                               next_attempt_at=now))
     session.flush()
     return True

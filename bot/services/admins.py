@@ -58,8 +58,8 @@ def set_admin(
     """Assign `level` over `projects` (None: all projects). Scope applies at once."""
     keys = admin_keys(level, projects)
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        return change_admin(session, now, actor_user, who, via=via, email=email, level=level,
+        acting_user, acting = load_actor(session, actor)
+        return change_admin(session, now, acting_user, acting, via=via, email=email, level=level,
                             keys=keys)
 
 
@@ -75,8 +75,8 @@ def refusal_of_change(ctx: Context, *, actor: str, email: str, level: Level,
     try:
         keys = admin_keys(level, projects)
         with writing(ctx) as (session, now):
-            actor_user, who = load_actor(session, actor)
-            change_admin(session, now, actor_user, who, via=Via.CLI, email=email,
+            acting_user, acting = load_actor(session, actor)
+            change_admin(session, now, acting_user, acting, via=Via.CLI, email=email,
                          level=level, keys=keys)
             raise _DryRun
     except _DryRun:
@@ -87,13 +87,13 @@ def refusal_of_change(ctx: Context, *, actor: str, email: str, level: Level,
         return str(exc)
 
 
-def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, *, via: Via,
+def change_admin(session: Session, now: datetime, acting_user: User, acting: Actor, *, via: Via,
                  email: str, level: Level, keys: list[str] | None) -> Outcome:
     """The admin change inside the caller's transaction (also run by an approval)."""
     new_scope = Scope.of(keys)
     user = find_user(session, email)
     before = user_view(user)
-    require_level_changer(who, before.projects, before.scope, new_scope, before.name)
+    require_level_changer(acting, before.projects, before.scope, new_scope, before.name)
     if before.status is Status.DEACTIVATED:
         raise InvalidInput(f"{before.name} is deactivated; activate them first.")
     rows = require_project_keys(session, keys)
@@ -109,7 +109,7 @@ def change_admin(session: Session, now: datetime, actor_user: User, who: Actor, 
     grant.scope = [rows[k] for k in keys or ()]
     grant.changed_at = now
     keep_an_org_super(session, user, was_super, _doing(before, level, new_scope))
-    record(session, at=now, via=via, action="admin.set", actor=actor_user, subject=user,
+    record(session, at=now, via=via, action="admin.set", actor=acting_user, subject=user,
            before=before)
     after = user_view(user)
     pending = (f" It applies at {after.first_name}'s next login (or `admins apply`)."
@@ -139,19 +139,19 @@ def require_project_keys(session: Session, keys: Sequence[str] | None) -> dict[s
 @refusing("admin.remove")
 def remove_admin(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        return remove_admin_in(session, now, actor_user, who, via, email)
+        acting_user, acting = load_actor(session, actor)
+        return remove_admin_in(session, now, acting_user, acting, via, email)
 
 
-def remove_admin_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def remove_admin_in(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
                     email: str) -> Outcome:
     """The removal inside the caller's transaction (also run by an approval)."""
     user = find_user(session, email)
     before = user_view(user)
     if user.grant is None:
-        require_in_scope(who, before.projects)
+        require_in_scope(acting, before.projects)
         raise InvalidInput(f"{before.name} is not an admin, so there is nothing to remove.")
-    require_level_changer(who, before.projects, before.scope, None, before.name)
+    require_level_changer(acting, before.projects, before.scope, None, before.name)
     if user.grant.level is None:
         return Outcome(before, False, f"{before.name}'s admin role is already being "
                                       "removed; it goes at their next login.")
@@ -162,7 +162,7 @@ def remove_admin_in(session: Session, now: datetime, actor_user: User, who: Acto
         user.grant.level = None
         user.grant.changed_at = now
     keep_an_org_super(session, user, was_super, "remove their admin role")
-    record(session, at=now, via=via, action="admin.remove", actor=actor_user,
+    record(session, at=now, via=via, action="admin.remove", actor=acting_user,
            subject=user, before=before)
     after = user_view(user)
     if after.is_admin:
@@ -187,17 +187,17 @@ def _apply_pending(user: User, now: datetime) -> bool:
 def apply_now(ctx: Context, *, actor: str, via: Via, email: str) -> Outcome:
     """A SUPER applies a pending change at once; the admin's sessions are signed out."""
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         user = find_user(session, email)
         before = user_view(user)
-        require_super(who, "apply a pending admin change at once")
+        require_super(acting, "apply a pending admin change at once")
         if before.scope is None:
-            require_in_scope(who, before.projects)
+            require_in_scope(acting, before.projects)
             raise InvalidInput(f"{before.name} is not an admin; nothing to apply.")
-        require_level_changer(who, before.projects, before.scope, None, before.name)
+        require_level_changer(acting, before.projects, before.scope, None, before.name)
         if not _apply_pending(user, now):
             return Outcome(before, False, f"{before.name} has no pending admin change.")
-        record(session, at=now, via=via, action="admin.apply", actor=actor_user,
+        record(session, at=now, via=via, action="admin.apply", actor=acting_user,
                subject=user, before=before)
         after = user_view(user)
     return Outcome(after, True, f"{after.name}'s admin change is applied and their sessions "

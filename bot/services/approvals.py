@@ -10,7 +10,6 @@ reason. Each outcome updates the request's card and tells the requester in a DM.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 from billing.model import Level
 from bot import posts
 from bot.errors import (
-    ApprovalRequired,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -41,28 +39,22 @@ from bot.services.admins import (
     change_admin,
     remove_admin_in,
     require_project_keys,
-    set_admin,
 )
 from bot.services.audit import record
 from bot.services.context import Context, Via
-from bot.services.hints import level_hint
+from bot.services.hints import cost_hint, level_hint
 from bot.services.imports import check_import, import_in, parse_csv
+from bot.services.outcomes import Requested
 from bot.services.refusals import refusing
 from bot.services.transactions import writing
 from bot.services.users import NewUser, change_status_in, create_in
 from bot.services.views import user_view
 from bot.validation import email_key
 from store import repository
-from store.models import Approval, ApprovalPolicy, ApprovalRequest, User
+from store.models import Approval, ApprovalPolicy, ApprovalRequest, ApprovalStatus, User
 from store.outbox import enqueue
 
 REASON_MAX = 500
-
-
-@dataclass(frozen=True)
-class Requested:
-    id: int
-    message: str
 
 
 def policy(session: Session) -> ApprovalPolicy:
@@ -82,29 +74,29 @@ def _describe(action: str, change: dict[str, Any], name: str) -> str:
         rows = change["rows"]
         return (f"import {rows:,} user{'s' * (rows != 1)} from a CSV file "
                 f"({change['active']:,} active)")
-    who = f"{name} ({change['email']})"
+    subject = f"{name} ({change['email']})"
     if action == "create_user":
-        return f"add {who} as an active user"
+        return f"add {subject} as an active user"
     if action == "activate_user":
-        return f"activate {who}"
+        return f"activate {subject}"
     if action in REMOVALS:
         then = REMOVALS[action]
-        return f"remove {who}'s admin role" + (f" and {then} them" if then else "")
+        return f"remove {subject}'s admin role" + (f" and {then} them" if then else "")
     keys = change.get("projects")
     scope = "all projects" if keys is None else ", ".join(keys)
-    return f"make {who} {Level.parse(change['level']).title} over {scope}"
+    return f"make {subject} {Level.parse(change['level']).title} over {scope}"
 
 
 def _name(user: User) -> str:
     return f"{user.first_name} {user.last_name}"
 
 
-def _require_requester(who: Actor, target: User) -> None:
+def _require_requester(acting: Actor, target: User) -> None:
     """Only an ASSISTANT asks (a SUPER acts directly), for a user in its scope."""
-    if who.acting_level is not Level.ASSISTANT:
+    if acting.acting_level is not Level.ASSISTANT:
         raise PermissionDenied("Only an ASSISTANT asks for an admin change; a SUPER "
                                "makes it directly, and other admins cannot.")
-    require_in_scope(who, [p.key for p in target.projects])
+    require_in_scope(acting, [p.key for p in target.projects])
 
 
 @refusing("approval.request")
@@ -112,31 +104,27 @@ def request_admin_change(ctx: Context, *, actor: str, via: Via, email: str, leve
                          projects: Sequence[str] | None = None) -> Requested:
     """An ASSISTANT asks for an admin change; it is posted for the SUPERs to decide."""
     keys = admin_keys(level, projects)
-    hint = level_hint(ctx, email=email, level=level)
     with writing(ctx) as (session, now):
-        requester, who = load_actor(session, actor)
-        user = find_user(session, email)
-        _require_requester(who, user)
-        require_project_keys(session, keys)
-        rules = policy(session)
-        threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
-        needed = 2 if threshold is not None and hint.this_cycle > threshold else 1
-        change = {"email": user.email, "level": level.label, "projects": keys}
-        return _post_request(ctx, session, now, via, requester, who, action="set_admin",
-                             change=change, subject=user, needed=needed, hint=hint.message,
-                             what=_describe("set_admin", change, _name(user)))
+        requester, acting = load_actor(session, actor)
+        return request_admin_change_in(ctx, session, now, via, requester, acting,
+                                       user=find_user(session, email), level=level, keys=keys)
 
 
-def change_or_request(ctx: Context, *, actor: str, via: Via, email: str, level: Level,
-                      projects: Sequence[str] | None = None) -> str:
-    """An admin change as DESIGN section 1 has it: a SUPER makes it; an ASSISTANT's
-    becomes a request a SUPER approves. The sentence for the actor."""
-    try:
-        return set_admin(ctx, actor=actor, via=via, email=email, level=level,
-                         projects=projects).message
-    except ApprovalRequired:
-        return request_admin_change(ctx, actor=actor, via=via, email=email, level=level,
-                                    projects=projects).message
+def request_admin_change_in(ctx: Context, session: Session, now: datetime, via: Via,
+                            requester: User, acting: Actor, *, user: User, level: Level,
+                            keys: list[str] | None) -> Requested:
+    """The request inside the caller's transaction (also for a user that transaction has
+    just created: `intentions.add_user`)."""
+    _require_requester(acting, user)
+    require_project_keys(session, keys)
+    hint = cost_hint(session, now, email=user.email, level=level)
+    rules = policy(session)
+    threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
+    needed = 2 if threshold is not None and hint.this_cycle > threshold else 1
+    change = {"email": user.email, "level": level.label, "projects": keys}
+    return _post_request(ctx, session, now, via, requester, acting, action="set_admin",
+                         change=change, subject=user, needed=needed, hint=hint.message,
+                         what=_describe("set_admin", change, _name(user)))
 
 
 @refusing("approval.request")
@@ -149,14 +137,14 @@ def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
     if action is None:
         raise InvalidInput("After removing the role, Rollcall can deactivate or delete.")
     with writing(ctx) as (session, now):
-        requester, who = load_actor(session, actor)
+        requester, acting = load_actor(session, actor)
         user = find_user(session, email)
-        _require_requester(who, user)
+        _require_requester(acting, user)
         if user.grant is None or user.grant.level is None:
             raise InvalidInput(f"{user.first_name} {user.last_name} has no admin role to "
                                "remove.")
         change = {"email": user.email}
-        return _post_request(ctx, session, now, via, requester, who, action=action,
+        return _post_request(ctx, session, now, via, requester, acting, action=action,
                              change=change, subject=user,
                              what=_describe(action, change, _name(user)),
                              hint="Removing an admin role saves nothing this cycle; the "
@@ -164,12 +152,13 @@ def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
 
 
 def _post_request(ctx: Context, session: Session, now: datetime, via: Via, requester: User,
-                  who: Actor, *, action: str, change: dict[str, Any], subject: User | None,
+                  acting: Actor, *, action: str, change: dict[str, Any], subject: User | None,
                   what: str, hint: str, needed: int = 1, audited: str | None = None
                   ) -> Requested:
     """Record a request, audit it (`audited`, else `what`) and post its card."""
     request = ApprovalRequest(action=action, change=change, requested_by=requester.id,
-                              requested_at=now, status="pending", approvals_needed=needed,
+                              requested_at=now, status=ApprovalStatus.PENDING,
+                              approvals_needed=needed,
                               expires_at=now + timedelta(hours=policy(session).expiry_hours),
                               hint=hint)
     session.add(request)
@@ -178,7 +167,7 @@ def _post_request(ctx: Context, session: Session, now: datetime, via: Via, reque
            subject=subject, before=None, reason=f"request {request.id}: {audited or what}")
     enqueue(session, key=f"approval:{request.id}", channel=ctx.channels.approvals,
             now=now, payload=posts.approval_card(
-                request.id, f"{who.name} ({requester.email})", what, hint,
+                request.id, f"{acting.name} ({requester.email})", what, hint,
                 needed, request.expires_at))
     return Requested(request.id, f"Request #{request.id} sent to the approvers: {what}. "
                                  f"{hint}")
@@ -187,11 +176,11 @@ def _post_request(ctx: Context, session: Session, now: datetime, via: Via, reque
 @refusing("approval.approve")
 def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
     with writing(ctx) as (session, now):
-        request, approver, who = _open(session, now, actor, request_id)
+        request, approver, acting = _open(session, now, actor, request_id)
         if isinstance(request, str):
             return request
         change = request.change
-        _check_approver(session, who, request)
+        _check_approver(session, acting, request)
         if session.get(Approval, (request.id, approver.id)) is None:
             session.add(Approval(request_id=request.id, approver_id=approver.id, at=now))
             session.flush()
@@ -205,24 +194,24 @@ def approve(ctx: Context, *, actor: str, via: Via, request_id: int) -> str:
                 f"({requester.email})",
                 _describe(request.action, change,
                           f"{target.first_name} {target.last_name}" if target else ""),
-                f"{request.hint or ''} Approved by {who.name} ({count} of "
+                f"{request.hint or ''} Approved by {acting.name} ({count} of "
                 f"{request.approvals_needed}).", request.approvals_needed, request.expires_at)
             enqueue(session, key=f"approval:{request.id}:partial:{count}", now=now,
                     method="chat.update", channel=ctx.channels.approvals,
                     payload={**card, "updates": f"approval:{request.id}"})
             return (f"Approved by you ({count} of {request.approvals_needed}); above the "
                     "cost threshold another SUPER must approve too.")
-        if not _decide(session, request, "approved", approver, now):
+        if not _decide(session, request, ApprovalStatus.APPROVED, approver, now):
             return "This request was already decided."
         try:
             with session.begin_nested():  # a change that no longer holds is undone alone
-                outcome = _apply(ctx, session, now, approver, who, via, request.action, change)
+                outcome = _apply(ctx, session, now, approver, acting, via, request.action, change)
         except RollcallError as exc:
-            request.status, request.reason = "failed", str(exc)
+            request.status, request.reason = ApprovalStatus.FAILED, str(exc)
             _tell(ctx, session, request, now, f"Request #{request.id} failed when approved "
-                                              f"by {who.name}: {exc}")
+                                              f"by {acting.name}: {exc}")
             return f"The change no longer holds, so request #{request.id} failed: {exc}"
-        _tell(ctx, session, request, now, f"Request #{request.id} approved by {who.name}: "
+        _tell(ctx, session, request, now, f"Request #{request.id} approved by {acting.name}: "
                                           f"{outcome}")
         return f"Approved. {outcome}"
 
@@ -234,13 +223,13 @@ def deny(ctx: Context, *, actor: str, via: Via, request_id: int, reason: str) ->
         raise InvalidInput(f"Give a reason (at most {REASON_MAX} characters) so the "
                            "requester knows what to do.")
     with writing(ctx) as (session, now):
-        request, approver, who = _open(session, now, actor, request_id)
+        request, approver, acting = _open(session, now, actor, request_id)
         if isinstance(request, str):
             return request
-        _check_approver(session, who, request)  # deny needs the rights approve needs
-        if not _decide(session, request, "denied", approver, now, reason=text):
+        _check_approver(session, acting, request)  # deny needs the rights approve needs
+        if not _decide(session, request, ApprovalStatus.DENIED, approver, now, reason=text):
             return "This request was already decided."
-        _tell(ctx, session, request, now, f"Request #{request.id} denied by {who.name}: "
+        _tell(ctx, session, request, now, f"Request #{request.id} denied by {acting.name}: "
                                           f"{text}")
         return f"Denied request #{request.id}."
 
@@ -251,60 +240,60 @@ def check_decider(ctx: Context, *, actor: str, request_id: int) -> str | None:
     from bot.services.transactions import reading
 
     with reading(ctx) as session:
-        request, _, who = _open(session, ctx.clock.now(), actor, request_id)
+        request, _, acting = _open(session, ctx.clock.now(), actor, request_id)
         if isinstance(request, str):
             return request
-        _check_approver(session, who, request)
+        _check_approver(session, acting, request)
     return None
 
 
-def _check_approver(session: Session, who: Actor, request: ApprovalRequest) -> None:
+def _check_approver(session: Session, acting: Actor, request: ApprovalRequest) -> None:
     """The approver must be allowed to make the change themselves: the user in their
     scope, and their scope covering the grant's old and new scope. Deciding a request,
     approve or deny, needs the same rights."""
     change, action = request.change, request.action
     if action == "create_user":
-        require_user_creator(who, change.get("projects") or [], change["email"])
+        require_user_creator(acting, change.get("projects") or [], change["email"])
         return
     if action == IMPORT:  # the approver must be allowed to create every row
         rows, _ = parse_csv(change["csv"].encode())
         for keys, row in {r.projects: r for r in reversed(rows)}.items():
-            require_user_creator(who, keys, f"{row.first_name} {row.last_name}")
+            require_user_creator(acting, keys, f"{row.first_name} {row.last_name}")
         return
     user = repository.live_user_by_email_key(session, email_key(change["email"]))
     projects = [p.key for p in user.projects] if user is not None else []
     old = user_view(user).scope if user is not None else None
     if action == "set_admin":
-        require_level_changer(who, projects, old, Scope.of(change.get("projects")),
+        require_level_changer(acting, projects, old, Scope.of(change.get("projects")),
                               change["email"])
     elif action in REMOVALS:
-        require_level_changer(who, projects, old, None, change["email"])
+        require_level_changer(acting, projects, old, None, change["email"])
         if REMOVALS[action]:
-            require_user_manager(who, projects)
+            require_user_manager(acting, projects)
     else:
-        require_user_manager(who, projects)
+        require_user_manager(acting, projects)
 
 
-def _apply(ctx: Context, session: Session, now: datetime, approver: User, who: Actor,
+def _apply(ctx: Context, session: Session, now: datetime, approver: User, acting: Actor,
            via: Via, action: str, change: dict[str, Any]) -> str:
     """Make the approved change as the approver, with today's rules."""
     if action == "set_admin":
-        return change_admin(session, now, approver, who, via=via, email=change["email"],
+        return change_admin(session, now, approver, acting, via=via, email=change["email"],
                             level=Level.parse(change["level"]),
                             keys=change.get("projects")).message
     if action == "create_user":
         new = NewUser(**{**change, "projects": tuple(change.get("projects") or ())})
-        user = create_in(session, now, approver, who, via, new, ctx.hasher)
+        user = create_in(session, now, approver, acting, via, new, ctx.hasher)
         return f"Created {user.first_name} {user.last_name} ({user.email}), active."
     if action == "remove_admin":
-        return remove_admin_in(session, now, approver, who, via, change["email"]).message
+        return remove_admin_in(session, now, approver, acting, via, change["email"]).message
     if action == IMPORT:
-        return import_in(session, now, approver, who, via, change["csv"].encode(),
+        return import_in(session, now, approver, acting, via, change["csv"].encode(),
                          change["source"], hasher=ctx.hasher).message
     if action in REMOVALS:
-        return change_status_in(session, now, approver, who, via, REMOVALS[action],
+        return change_status_in(session, now, approver, acting, via, REMOVALS[action],
                                 change["email"], remove_admin=True).message
-    return change_status_in(session, now, approver, who, via, "activate",
+    return change_status_in(session, now, approver, acting, via, "activate",
                             change["email"]).message
 
 
@@ -313,30 +302,38 @@ def request_seat(ctx: Context, *, actor: str, via: Via, new: NewUser | None = No
                  email: str | None = None) -> Requested:
     """With the seat approval policy on, an ASSISTANT asks for a new active user (`new`)
     or for activating `email`; a SUPER decides."""
-    hint = level_hint(ctx, email=None, level=Level.NONE)
     with writing(ctx) as (session, now):
-        requester, who = load_actor(session, actor)
-        if who.acting_level is not Level.ASSISTANT:
-            raise PermissionDenied("Only an ASSISTANT asks for a seat; a SUPER adds users "
-                                   "directly.")
-        if new is not None:
-            require_user_creator(who, new.projects, f"{new.first_name} {new.last_name}")
-            if repository.live_user_by_email_key(session, email_key(new.email)):
-                raise InvalidInput(f"{new.email} is already a user.")
-            action, subject = "create_user", None
-            change: dict[str, Any] = {"email": new.email, "first_name": new.first_name,
-                                      "last_name": new.last_name, "active": True,
-                                      "projects": list(new.projects)}
-            name = f"{new.first_name} {new.last_name}"
-        else:
-            subject = find_user(session, email or "")
-            require_user_manager(who, [p.key for p in subject.projects])
-            action, change, name = "activate_user", {"email": subject.email}, _name(subject)
-        return _post_request(ctx, session, now, via, requester, who, action=action,
-                             change=change, subject=subject,
-                             what=_describe(action, change, name), audited=action,
-                             hint=f"A seat costs {_signed(hint.this_cycle, hint.currency)} "
-                                  "this cycle.")
+        requester, acting = load_actor(session, actor)
+        return request_seat_in(ctx, session, now, via, requester, acting, new=new,
+                               email=email)
+
+
+def request_seat_in(ctx: Context, session: Session, now: datetime, via: Via,
+                    requester: User, acting: Actor, *, new: NewUser | None = None,
+                    email: str | None = None) -> Requested:
+    """The seat request inside the caller's transaction (also `intentions.add_user`)."""
+    if acting.acting_level is not Level.ASSISTANT:
+        raise PermissionDenied("Only an ASSISTANT asks for a seat; a SUPER adds users "
+                               "directly.")
+    if new is not None:
+        require_user_creator(acting, new.projects, f"{new.first_name} {new.last_name}")
+        if repository.live_user_by_email_key(session, email_key(new.email)):
+            raise InvalidInput(f"{new.email} is already a user.")
+        action, subject = "create_user", None
+        change: dict[str, Any] = {"email": new.email, "first_name": new.first_name,
+                                  "last_name": new.last_name, "active": True,
+                                  "projects": list(new.projects)}
+        name = f"{new.first_name} {new.last_name}"
+    else:
+        subject = find_user(session, email or "")
+        require_user_manager(acting, [p.key for p in subject.projects])
+        action, change, name = "activate_user", {"email": subject.email}, _name(subject)
+    hint = cost_hint(session, now, email=None, level=Level.NONE)
+    return _post_request(ctx, session, now, via, requester, acting, action=action,
+                         change=change, subject=subject,
+                         what=_describe(action, change, name), audited=action,
+                         hint=f"A seat costs {_signed(hint.this_cycle, hint.currency)} "
+                              "this cycle.")
 
 
 def _signed(amount: Decimal, currency: str) -> str:
@@ -358,12 +355,12 @@ def request_import(ctx: Context, *, actor: str, via: Via, data: bytes,
     hint = level_hint(ctx, email=None, level=Level.NONE)
     seats = report.active_seats
     with writing(ctx) as (session, now):
-        requester, who = load_actor(session, actor)
-        if who.acting_level is not Level.ASSISTANT:
+        requester, acting = load_actor(session, actor)
+        if acting.acting_level is not Level.ASSISTANT:
             raise PermissionDenied("Only an ASSISTANT asks for an import; a SUPER imports "
                                    "directly.")
         waiting = session.scalar(select(ApprovalRequest.id).where(
-            ApprovalRequest.action == IMPORT, ApprovalRequest.status == "pending",
+            ApprovalRequest.action == IMPORT, ApprovalRequest.status == ApprovalStatus.PENDING,
             ApprovalRequest.change["source"].as_string() == source))
         if waiting is not None:
             return Requested(waiting, f"Request #{waiting} for this file already waits for "
@@ -376,7 +373,7 @@ def request_import(ctx: Context, *, actor: str, via: Via, data: bytes,
         cost = (f"Adds {seats:,} active user{'s' * (seats != 1)}: "
                 f"{_signed(seats * hint.this_cycle, hint.currency)} this cycle, "
                 f"{_signed(seats * hint.next_cycle, hint.currency)} a cycle after.")
-        return _post_request(ctx, session, now, via, requester, who, action=IMPORT,
+        return _post_request(ctx, session, now, via, requester, acting, action=IMPORT,
                              change=change, subject=None, needed=needed, hint=cost,
                              what=_describe(IMPORT, change, ""))
 
@@ -386,9 +383,10 @@ def expire_requests(ctx: Context) -> list[str]:
     done = []
     with writing(ctx) as (session, now):
         due = session.scalars(select(ApprovalRequest).where(
-            ApprovalRequest.status == "pending", ApprovalRequest.expires_at <= now)).all()
+            ApprovalRequest.status == ApprovalStatus.PENDING,
+            ApprovalRequest.expires_at <= now)).all()
         for request in due:
-            if _decide(session, request, "expired", None, now):
+            if _decide(session, request, ApprovalStatus.EXPIRED, None, now):
                 _tell(ctx, session, request, now, f"Request #{request.id} expired without a "
                                                   "decision; ask again if it is still needed.")
                 done.append(f"expired:{request.id}")
@@ -401,25 +399,26 @@ def _open(session: Session, now: datetime, actor: str,
     request = session.get(ApprovalRequest, request_id)
     if request is None:
         raise NotFound(f"There is no request #{request_id}.")
-    approver, who = load_actor(session, actor)
-    if request.status != "pending":
+    approver, acting = load_actor(session, actor)
+    if request.status != ApprovalStatus.PENDING:
         return f"Request #{request.id} was already {request.status}.", None, None
     if request.expires_at <= now:
         return f"Request #{request.id} has expired.", None, None
     if approver.id == request.requested_by:
         raise PermissionDenied("You cannot approve or deny your own request; another SUPER "
                                "must decide it.")
-    if who.acting_level is not Level.SUPER:
+    if acting.acting_level is not Level.SUPER:
         raise PermissionDenied("Only an active SUPER admin can decide requests.")
-    return request, approver, who
+    return request, approver, acting
 
 
-def _decide(session: Session, request: ApprovalRequest, status: str, approver: User | None,
-            now: datetime, reason: str | None = None) -> bool:
+def _decide(session: Session, request: ApprovalRequest, status: ApprovalStatus,
+            approver: User | None, now: datetime, reason: str | None = None) -> bool:
     """The first decision wins: this only matches while the request is pending."""
     won = session.execute(
         update(ApprovalRequest)
-        .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
+        .where(ApprovalRequest.id == request.id,
+               ApprovalRequest.status == ApprovalStatus.PENDING)
         .values(status=status, decided_by=approver.id if approver else None, decided_at=now,
                 reason=reason).execution_options(synchronize_session="fetch")
     ).rowcount == 1
@@ -451,8 +450,8 @@ def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None
     from bot.rules import require_org_super
 
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        require_org_super(who, "Changing the approval policy")
+        acting_user, acting = load_actor(session, actor)
+        require_org_super(acting, "Changing the approval policy")
         rules = session.get(ApprovalPolicy, 1)
         if rules is None:
             rules = policy(session)
@@ -469,7 +468,7 @@ def set_policy(ctx: Context, *, actor: str, via: Via, cost_threshold: str | None
             if not 1 <= expiry_hours <= 24 * 30:
                 raise InvalidInput("Requests expire after 1 to 720 hours.")
             rules.expiry_hours = expiry_hours
-        record(session, at=now, via=via, action="approval.policy", actor=actor_user,
+        record(session, at=now, via=via, action="approval.policy", actor=acting_user,
                subject=None, before=None,
                reason=f"seat_approval={rules.seat_approval}, "
                       f"cost_threshold={rules.cost_threshold}, expiry={rules.expiry_hours}h")
@@ -485,4 +484,4 @@ def pending_requests(ctx: Context) -> int:
 
     with reading(ctx) as session:
         return session.scalar(select(func.count()).select_from(ApprovalRequest)
-                              .where(ApprovalRequest.status == "pending")) or 0
+                              .where(ApprovalRequest.status == ApprovalStatus.PENDING)) or 0

@@ -53,8 +53,8 @@ def configure_billing(
     changes = _validated(timezone, cycle, anchor, currency, user_price, admin_prices,
                          user_policy)
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        require_org_super(who, "Changing billing settings")
+        acting_user, acting = load_actor(session, actor)
+        require_org_super(acting, "Changing billing settings")
         org = repository.organization(session)
         current = session.scalars(select(BillingTerms)).all()
         if not bs.final_cycle_starts(session):
@@ -80,7 +80,7 @@ def configure_billing(
             _check(version)
             message = ("Billing settings saved; they take effect when the running cycle "
                        f"ends, on {short_date(running.end, billing_calendar.latest.zone)}.")
-        record(session, at=now, via=via, action="billing.configure", actor=actor_user,
+        record(session, at=now, via=via, action="billing.configure", actor=acting_user,
                subject=None, before=None, reason=", ".join(f"{k}={v}" for k, v in changes.items()))
     return message
 
@@ -263,8 +263,8 @@ def cycle_of(ctx: Context, at: datetime) -> tuple[Cycle, Terms]:
 def current_settings(ctx: Context, *, actor: str) -> dict[str, str]:
     """The latest settings as text, for the settings form (a SUPER over all projects)."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-        require_org_super(who, "Changing billing settings")
+        _, acting = load_actor(session, actor)
+        require_org_super(acting, "Changing billing settings")
         org = repository.organization(session)
         rows = session.scalars(select(BillingTerms)).all() or [bs.default_terms(org)]
         latest = max(rows, key=lambda r: r.effective_from or org.created_at)

@@ -10,7 +10,7 @@ never applied keeps billing the higher level.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -54,16 +54,23 @@ def level_hint(ctx: Context, *, email: str | None, level: Level,
     `email=None` prices a new active user who is not an admin (a seat), e.g. for imports.
     """
     with reading(ctx) as session:
-        now = ctx.clock.now()
-        billing_calendar = bs.calendar(session, repository.organization(session))
-        cycle = billing_calendar.cycle_containing(now)
-        terms = billing_calendar.terms_for(cycle)
-        if email is None:
-            history, name, status = History("new", "A new user", None, ()), "a new user", None
-        else:
-            user = find_user(session, email)
-            history = _history(session, user.id, user.email, cycle)
-            name, status = f"{user.first_name} {user.last_name}", Status(user.status)
+        return cost_hint(session, ctx.clock.now(), email=email, level=level,
+                         at_cycle_end=at_cycle_end)
+
+
+def cost_hint(session: Session, now: datetime, *, email: str | None, level: Level,
+              at_cycle_end: bool = False) -> CostHint:
+    """`level_hint` inside the caller's transaction (a request made in the transaction
+    that created its user, a change checked before it is made)."""
+    billing_calendar = bs.calendar(session, repository.organization(session))
+    cycle = billing_calendar.cycle_containing(now)
+    terms = billing_calendar.terms_for(cycle)
+    if email is None:
+        history, name, status = History("new", "A new user", None, ()), "a new user", None
+    else:
+        user = find_user(session, email)
+        history = _history(session, user.id, user.email, cycle)
+        name, status = f"{user.first_name} {user.last_name}", Status(user.status)
     new_state = State(status or Status.ACTIVE, level, level)
     when = cycle.end if at_cycle_end else now
     this, following = level_change_effect(cycle, terms, history, new_state, when)

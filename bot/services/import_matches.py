@@ -112,17 +112,17 @@ def _keys(projects: Sequence[str]) -> str:
     return ", ".join(projects) or "none"
 
 
-def update_problem(who: Actor, user: Existing, row: Row, change: Change) -> str | None:
+def update_problem(acting: Actor, user: Existing, row: Row, change: Change) -> str | None:
     """Why `--update` may not make this change, or None: the rules of a single change."""
     try:
-        require_user_manager(who, user.projects)
+        require_user_manager(acting, user.projects)
         if row.projects != user.projects:
-            if not who.scope.covers(Scope.of(user.projects)):
+            if not acting.scope.covers(Scope.of(user.projects)):
                 raise PermissionDenied(
                     f"Changing {user.name}'s projects takes them out of "
-                    f"{_keys(user.projects)}, outside {who.name}'s scope "
-                    f"({who.scope.describe()}). Ask an admin whose scope covers them.")
-            require_user_creator(who, row.projects, user.name)
+                    f"{_keys(user.projects)}, outside {acting.name}'s scope "
+                    f"({acting.scope.describe()}). Ask an admin whose scope covers them.")
+            require_user_creator(acting, row.projects, user.name)
     except PermissionDenied as exc:
         return str(exc)
     if change.status is Status.PENDING:
@@ -136,7 +136,7 @@ def update_problem(who: Actor, user: Existing, row: Row, change: Change) -> str 
     return None
 
 
-def apply_updates(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def apply_updates(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
                   changes: Sequence[Change], ids: dict[int, int], rows: dict[int, Row],
                   progress: Callable[[int], None]) -> None:
     """Make each change inside the import's transaction, its users loaded a batch at a
@@ -148,18 +148,18 @@ def apply_updates(session: Session, now: datetime, actor_user: User, who: Actor,
         loaded = {u.id: u for u in session.scalars(
             select(User).where(User.id.in_([ids[c.row] for c in batch])))}
         for change in batch:
-            _update(session, now, actor_user, who, via, loaded[ids[change.row]],
+            _update(session, now, acting_user, acting, via, loaded[ids[change.row]],
                     rows[change.row], projects)
             done += 1
             progress(done)
 
 
-def _update(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def _update(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
             user: User, row: Row, projects: dict[str, Project]) -> None:
     """One row's change: the status through `change_status_in` (its rules, its audit),
     then names and projects as a `user.update` event with the state before and after."""
     if row.status.value != user.status:
-        change_status_in(session, now, actor_user, who, via, STATUS_ACTIONS[row.status],
+        change_status_in(session, now, acting_user, acting, via, STATUS_ACTIONS[row.status],
                          user.email)
     keys = tuple(p.key for p in user.projects)
     if (user.first_name, user.last_name, keys) == (row.first_name, row.last_name,
@@ -172,5 +172,5 @@ def _update(session: Session, now: datetime, actor_user: User, who: Actor, via: 
         ("projects", _keys(keys), _keys(row.projects))) if old != new]
     user.first_name, user.last_name = row.first_name, row.last_name
     user.projects = [projects[k] for k in row.projects]
-    record(session, at=now, via=via, action="user.update", actor=actor_user, subject=user,
+    record(session, at=now, via=via, action="user.update", actor=acting_user, subject=user,
            before=before, reason="; ".join(said))

@@ -47,14 +47,14 @@ def check_import(ctx: Context, *, actor: str, data: bytes, update: bool = False,
                           update=update, checked=len(found.rows)
                           + len({n for n, _ in found.problems}))
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-        require_manager_level(who)
-        _plan(session, who, found.rows, report, progress)
+        _, acting = load_actor(session, actor)
+        require_manager_level(acting)
+        _plan(session, acting, found.rows, report, progress)
     report.problems.sort()
     return report
 
 
-def _plan(session: Session, who: Actor, rows: Sequence[Row], report: ImportReport,
+def _plan(session: Session, acting: Actor, rows: Sequence[Row], report: ImportReport,
           progress: Progress | None = None) -> dict[int, int]:
     """What only the store can say: repeated emails, unknown projects, whether the actor
     may create each new row, which rows match a user (and how they differ, and whether
@@ -74,7 +74,7 @@ def _plan(session: Session, who: Actor, rows: Sequence[Row], report: ImportRepor
             if unknown:
                 problems.append((row.number, f"no project has the key {', '.join(unknown)}."))
             user = existing.get(key)
-            problem = _new_problem(who, row) if user is None else _match(who, user, row,
+            problem = _new_problem(acting, row) if user is None else _match(acting, user, row,
                                                                        report)
             if problem:
                 problems.append((row.number, problem))
@@ -88,24 +88,24 @@ def _plan(session: Session, who: Actor, rows: Sequence[Row], report: ImportRepor
     return ids
 
 
-def _new_problem(who: Actor, row: Row) -> str | None:
+def _new_problem(acting: Actor, row: Row) -> str | None:
     try:
-        require_user_creator(who, row.projects, f"{row.first_name} {row.last_name}")
+        require_user_creator(acting, row.projects, f"{row.first_name} {row.last_name}")
     except PermissionDenied as exc:
         return str(exc)
     return None
 
 
-def _match(who: Actor, user: matches.Existing, row: Row, report: ImportReport) -> str | None:
+def _match(acting: Actor, user: matches.Existing, row: Row, report: ImportReport) -> str | None:
     """A row naming an existing user: unchanged, differing, or a problem."""
-    if not who.scope.includes_user(user.projects):
-        return (f"{row.email} is already a user, outside {who.name}'s scope; remove this "
+    if not acting.scope.includes_user(user.projects):
+        return (f"{row.email} is already a user, outside {acting.name}'s scope; remove this "
                 "row, or ask an admin whose scope covers them.")
     change = matches.difference(user, row)
     if change is None:
         report.unchanged += 1
         return None
-    problem = matches.update_problem(who, user, row, change) if report.update else None
+    problem = matches.update_problem(acting, user, row, change) if report.update else None
     if problem is None:
         report.changes.append(change)
     return problem
@@ -121,12 +121,12 @@ def import_users(ctx: Context, *, actor: str, via: Via, data: bytes, source: str
     that rows differ from. `progress(done, total)` is told as rows are checked and
     written."""
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        return import_in(session, now, actor_user, who, via, data, source,
+        acting_user, acting = load_actor(session, actor)
+        return import_in(session, now, acting_user, acting, via, data, source,
                          hasher=ctx.hasher, update=update, progress=progress)
 
 
-def import_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def import_in(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
               data: bytes, source: str | None, *, hasher: Hasher, update: bool = False,
               progress: Progress | None = None) -> ImportResult:
     """The import inside the caller's transaction (also run by an approved request)."""
@@ -138,16 +138,16 @@ def import_in(session: Session, now: datetime, actor_user: User, who: Actor, via
     if not found.rows:
         raise InvalidInput("The CSV has a header but no rows to import; add one row a user "
                            "below the header.")
-    require_manager_level(who)
+    require_manager_level(acting)
     # checking the rows is the first half of the work, writing them the second
     half = (lambda done, total: progress(done // 2, total)) if progress else None
     report = ImportReport(rows=found.rows, update=update)
-    ids = _plan(session, who, found.rows, report, half)
+    ids = _plan(session, acting, found.rows, report, half)
     if report.problems:
         raise ImportRefused(report.problems)
     seats = report.active_seats
     if seats:  # the seat approval policy covers imports too
-        require_no_seat_approval(session, who, f"Importing {count(seats, 'active user')}")
+        require_no_seat_approval(session, acting, f"Importing {count(seats, 'active user')}")
     news = [NewUser(r.email, r.first_name, r.last_name, r.status is Status.ACTIVE,
                     r.projects, status=r.status) for r in report.new]
     changes = report.changes if update else []
@@ -157,14 +157,14 @@ def import_in(session: Session, now: datetime, actor_user: User, who: Actor, via
         if progress is not None:
             progress((total + total * done // work) // 2, total)
 
-    add_users(session, now, actor_user, via, news, hasher, progress=written)
-    matches.apply_updates(session, now, actor_user, who, via, changes, ids,
+    add_users(session, now, acting_user, via, news, hasher, progress=written)
+    matches.apply_updates(session, now, acting_user, acting, via, changes, ids,
                           {r.number: r for r in found.rows},
                           lambda done: written(len(news) + done))
     result = ImportResult(len(news), sum(n.active for n in news), report.unchanged,
                           len(report.changes) if update else 0,
                           0 if update else len(report.changes), tuple(found.notes))
-    record(session, at=now, via=via, action="users.import", actor=actor_user, subject=None,
+    record(session, at=now, via=via, action="users.import", actor=acting_user, subject=None,
            before=None, reason=_reason(source, result))
     return result
 

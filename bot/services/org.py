@@ -70,12 +70,12 @@ def add_project(ctx: Context, *, actor: str, via: Via, key: str, name: str) -> s
     slug = clean_project_key(key)
     title = clean_name(name, "Project name")
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
-        require_org_super(who, "Adding a project")
+        acting_user, acting = load_actor(session, actor)
+        require_org_super(acting, "Adding a project")
         if repository.projects_by_key(session, [slug]):
             raise Conflict(f"A project with the key {slug} exists already; pick another key.")
         session.add(Project(key=slug, name=title, created_at=now))
-        record(session, at=now, via=via, action="project.add", actor=actor_user,
+        record(session, at=now, via=via, action="project.add", actor=acting_user,
                subject=None, before=None, reason=f"{slug}: {title}")
     return f"Project {slug} ({title}) added."
 
@@ -101,6 +101,6 @@ def list_projects(ctx: Context, *, actor: str | None = None) -> list[ProjectView
             .group_by(Project.id, Project.key, Project.name).order_by(Project.key)).all()
         if actor is None:
             return [ProjectView(*row) for row in rows]
-        _, who = load_actor(session, actor)
-    require_viewer(who)
-    return [ProjectView(*row) for row in rows if who.scope.all or row[0] in who.scope.keys]
+        _, acting = load_actor(session, actor)
+    require_viewer(acting)
+    return [ProjectView(*row) for row in rows if acting.scope.all or row[0] in acting.scope.keys]

@@ -48,16 +48,16 @@ def user_listing(ctx: Context, *, actor: str | None = None,
     """`users list`: the users of one status (None: every live user), and the total of
     active users in the viewer's scope (the organization's without an actor)."""
     with reading(ctx) as session:
-        who = None
+        acting = None
         if actor is not None:
-            who = load_actor(session, actor)[1]
-            require_viewer(who)
+            acting = load_actor(session, actor)[1]
+            require_viewer(acting)
         views = [record_view(r) for r in
                  repository.user_records(session, status and status.value)]
-        keys = None if who is None or who.scope.all else who.scope.keys
+        keys = None if acting is None or acting.scope.all else acting.scope.keys
         total = repository.count_users(session, status="active", scope_keys=keys)
-    if who is not None:
-        views = [v for v in views if who.scope.includes_user(v.projects)]
+    if acting is not None:
+        views = [v for v in views if acting.scope.includes_user(v.projects)]
     return UserListing(views, total)
 
 
@@ -66,10 +66,10 @@ def list_admins(ctx: Context, *, actor: str | None = None) -> list[UserView]:
         views = [user_view(u) for u in repository.admins(session)]
         if actor is None:
             return views
-        _, who = load_actor(session, actor)
-    require_viewer(who)
-    return [v for v in views if (v.scope is not None and who.scope.covers(v.scope))
-            or who.scope.includes_user(v.projects)]
+        _, acting = load_actor(session, actor)
+    require_viewer(acting)
+    return [v for v in views if (v.scope is not None and acting.scope.covers(v.scope))
+            or acting.scope.includes_user(v.projects)]
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,9 @@ def users_page(
 ) -> UsersPage:
     """A page of the users the actor may see, with the active total in their scope."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-        require_viewer(who)
-        keys = None if who.scope.all else who.scope.keys
+        _, acting = load_actor(session, actor)
+        require_viewer(acting)
+        keys = None if acting.scope.all else acting.scope.keys
         code = status and status.value
         rows = repository.users_page(session, status=code, scope_keys=keys, after=after,
                                      before=before, limit=limit + 1)
@@ -109,10 +109,10 @@ def users_page(
 
 def show_user(ctx: Context, *, actor: str, email: str) -> UserView:
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-        require_viewer(who)
+        _, acting = load_actor(session, actor)
+        require_viewer(acting)
         view = user_view(find_user(session, email))
-    require_in_scope(who, view.projects)
+    require_in_scope(acting, view.projects)
     return view
 
 
@@ -142,8 +142,8 @@ def user_history(ctx: Context, *, actor: str, email: str, limit: int = 20) -> li
 def require_manager(ctx: Context, *, actor: str) -> None:
     """Refuse early (before a form opens) when the actor cannot manage users at all."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-    require_manager_level(who)
+        _, acting = load_actor(session, actor)
+    require_manager_level(acting)
 
 
 def check_grant(
@@ -152,17 +152,17 @@ def check_grant(
     """Refuse early when the actor could not give this admin role to a user being created
     in `projects` (only a SUPER, with the user and the grant in its scope)."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
-    require_level_changer(who, projects or (), None, Scope.of(projects), "this user")
+        _, acting = load_actor(session, actor)
+    require_level_changer(acting, projects or (), None, Scope.of(projects), "this user")
 
 
 def admin_role_right(ctx: Context, *, actor: str, email: str) -> bool | None:
     """May the actor change this user's admin role: True, only by request (None, an
     ASSISTANT), or not at all (False). Decides which buttons a refusal offers."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
+        _, acting = load_actor(session, actor)
         view = user_view(find_user(session, email))
-    return may_change_admin_role(who, view.projects, view.scope, view.name)
+    return may_change_admin_role(acting, view.projects, view.scope, view.name)
 
 
 def check_admin_change(ctx: Context, *, actor: str, email: str, level: Level,
@@ -171,10 +171,10 @@ def check_admin_change(ctx: Context, *, actor: str, email: str, level: Level,
     the actor's rights: the user in scope, the old and new scope covered. An ASSISTANT
     passes (its change becomes a request)."""
     with reading(ctx) as session:
-        _, who = load_actor(session, actor)
+        _, acting = load_actor(session, actor)
         view = user_view(find_user(session, email))
     with suppress(ApprovalRequired):
-        require_level_changer(who, view.projects, view.scope, Scope.of(projects), view.name)
+        require_level_changer(acting, view.projects, view.scope, Scope.of(projects), view.name)
 
 
 def project_keys(ctx: Context) -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ from bot.services.refusals import refusing
 from bot.services.transactions import reading, writing
 from bot.services.views import user_view
 from store import repository
-from store.models import AdminGrant, Project, ScheduledChange, User
+from store.models import AdminGrant, Project, ScheduledChange, ScheduledStatus, User
 from store.outbox import enqueue
 
 log = logging.getLogger("rollcall.scheduled")
@@ -88,41 +88,42 @@ def schedule_change(ctx: Context, *, actor: str, via: Via, email: str, level: Le
                            "`admins remove`.")
     keys = None if level is None else admin_keys(level, projects)
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         user = find_user(session, email)
         before = user_view(user)
-        _check(session, who, user, level, keys)
+        _check(session, acting, user, level, keys)
         if before.status is Status.DEACTIVATED:
             raise InvalidInput(f"{before.name} is deactivated; nothing to schedule.")
         run_at, when = _boundary(session, now)
         for old in session.scalars(select(ScheduledChange).where(
-                ScheduledChange.user_id == user.id, ScheduledChange.status == "pending")):
-            old.status, old.outcome = "cancelled", "replaced by a newer schedule"
+                ScheduledChange.user_id == user.id,
+                ScheduledChange.status == ScheduledStatus.PENDING)):
+            old.status, old.outcome = ScheduledStatus.CANCELLED, "replaced by a newer schedule"
         change = ScheduledChange(
             user_id=user.id, action="set_level" if level else "deactivate",
             level=level.label if level else None,
             projects=None if keys is None else {"keys": keys}, run_at=run_at,
-            requested_by=actor_user.id, created_at=now, status="pending")
+            requested_by=acting_user.id, created_at=now, status=ScheduledStatus.PENDING)
         session.add(change)
         session.flush()
-        record(session, at=now, via=via, action="admin.schedule", actor=actor_user,
+        record(session, at=now, via=via, action="admin.schedule", actor=acting_user,
                subject=user, before=before, reason=f"{change.action} at {run_at.isoformat()}")
         return Scheduled(change.id, user.email, before.name, change.action, level, run_at, when)
 
 
-def _check(session: Session, who: Actor, user: User, level: Level | None,
+def _check(session: Session, acting: Actor, user: User, level: Level | None,
            keys: list[str] | None) -> dict[str, Project]:
     """The rights a change needs, when scheduled and again when it runs: a level change is
     an admin change (invariant 3, its projects real); a deactivation is managing a user
     who holds no admin role (invariant 2)."""
     view = user_view(user)
-    require_super(who, "schedule a change for the cycle end (an ASSISTANT asks for the "
+    require_super(acting, "schedule a change for the cycle end (an ASSISTANT asks for the "
                        "change itself, with `/admins set`)")
     if level is None:
-        require_user_manager(who, view.projects)
+        require_user_manager(acting, view.projects)
         refuse_admin_removal_by_status(user, "deactivate")
         return {}
-    require_level_changer(who, view.projects, view.scope, Scope.of(keys), view.name)
+    require_level_changer(acting, view.projects, view.scope, Scope.of(keys), view.name)
     return require_project_keys(session, keys)
 
 
@@ -130,17 +131,17 @@ def list_scheduled(ctx: Context, *, actor: str | None = None) -> list[Scheduled]
     """The changes waiting for the cycle end, soonest first: with an actor, those about
     users in the actor's scope (any admin sees them); without, all (the operator)."""
     with reading(ctx) as session:
-        who = None if actor is None else load_actor(session, actor)[1]
-        if who is not None:
-            require_viewer(who)
+        acting = None if actor is None else load_actor(session, actor)[1]
+        if acting is not None:
+            require_viewer(acting)
         rows = session.execute(
             select(ScheduledChange, User).join(User, ScheduledChange.user_id == User.id)
-            .where(ScheduledChange.status == "pending")
+            .where(ScheduledChange.status == ScheduledStatus.PENDING)
             .order_by(ScheduledChange.run_at, ScheduledChange.id))
         zone = bs.calendar(session, repository.organization(session)).latest.zone
         out = []
         for change, user in rows:
-            if who is not None and not who.scope.includes_user(p.key for p in user.projects):
+            if acting is not None and not acting.scope.includes_user(p.key for p in user.projects):
                 continue
             keys = (change.projects or {}).get("keys")
             out.append(Scheduled(change.id, user.email, f"{user.first_name} {user.last_name}",
@@ -154,44 +155,46 @@ def list_scheduled(ctx: Context, *, actor: str | None = None) -> list[Scheduled]
 @refusing("admin.schedule_cancel")
 def cancel_scheduled(ctx: Context, *, actor: str, via: Via, change_id: int) -> str:
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         change = session.get(ScheduledChange, change_id)
-        if change is None or change.status != "pending":
+        if change is None or change.status != ScheduledStatus.PENDING:
             raise NotFound("That scheduled change is no longer waiting; nothing to cancel.")
-        return _cancel(session, now, actor_user, who, via, change)
+        return _cancel(session, now, acting_user, acting, via, change)
 
 
 @refusing("admin.schedule_cancel")
 def cancel_scheduled_for(ctx: Context, *, actor: str, via: Via, email: str) -> str:
     """Cancel the change waiting for `email`'s user (there is at most one a person)."""
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         user = find_user(session, email)
         change = session.scalar(select(ScheduledChange).where(
-            ScheduledChange.user_id == user.id, ScheduledChange.status == "pending"))
+            ScheduledChange.user_id == user.id,
+            ScheduledChange.status == ScheduledStatus.PENDING))
         if change is None:
-            require_super(who, "cancel a change scheduled for the cycle end")
-            require_in_scope(who, [p.key for p in user.projects])
+            require_super(acting, "cancel a change scheduled for the cycle end")
+            require_in_scope(acting, [p.key for p in user.projects])
             raise NotFound(f"{user.first_name} {user.last_name} has no change scheduled "
                            "for the cycle end; nothing to cancel (`admins scheduled` "
                            "lists them).")
-        return _cancel(session, now, actor_user, who, via, change)
+        return _cancel(session, now, acting_user, acting, via, change)
 
 
-def _cancel(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def _cancel(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
             change: ScheduledChange) -> str:
     """Cancelling needs the rights the change needs: a SUPER with the user in scope, and
     for a level change the old and the new scope covered."""
     user = session.get(User, change.user_id)
     before = user_view(user)
-    require_super(who, "cancel a change scheduled for the cycle end")
+    require_super(acting, "cancel a change scheduled for the cycle end")
     if change.action == "deactivate":
-        require_user_manager(who, before.projects)
+        require_user_manager(acting, before.projects)
     else:
         keys = (change.projects or {}).get("keys")
-        require_level_changer(who, before.projects, before.scope, Scope.of(keys), before.name)
-    change.status, change.outcome, change.done_at = "cancelled", f"by {actor_user.email}", now
-    record(session, at=now, via=via, action="admin.schedule_cancel", actor=actor_user,
+        require_level_changer(acting, before.projects, before.scope, Scope.of(keys), before.name)
+    change.status, change.outcome, change.done_at = (ScheduledStatus.CANCELLED,
+                                                     f"by {acting_user.email}", now)
+    record(session, at=now, via=via, action="admin.schedule_cancel", actor=acting_user,
            subject=user, before=before, reason=str(change.id))
     return f"Cancelled: {before.name}'s change at the cycle end will not run."
 
@@ -210,7 +213,7 @@ def run_due_changes(ctx: Context) -> list[str]:
 
 
 def _due(now: datetime) -> tuple:
-    return ScheduledChange.status == "pending", ScheduledChange.run_at <= now
+    return ScheduledChange.status == ScheduledStatus.PENDING, ScheduledChange.run_at <= now
 
 
 def apply_due(ctx: Context, session: Session, now: datetime) -> list[str]:
@@ -253,15 +256,15 @@ def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetim
     if user is None or requester is None:
         raise NotFound("the user or the admin who scheduled it no longer exists.")
     before = user_view(user)
-    _, who = load_actor(session, requester.email)  # NotFound once they are deleted
+    _, acting = load_actor(session, requester.email)  # NotFound once they are deleted
     was_super = is_org_super(user)
     if change.action == "deactivate":
-        _check(session, who, user, None, None)
+        _check(session, acting, user, None, None)
         user.status = Status.DEACTIVATED.value
     else:
         level = Level.parse(change.level or "")
         keys = (change.projects or {}).get("keys")
-        rows = _check(session, who, user, level, keys)
+        rows = _check(session, acting, user, level, keys)
         scope = Scope.of(keys)
         if user.grant is None:
             user.grant = AdminGrant()
@@ -269,7 +272,7 @@ def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetim
         user.grant.all_projects, user.grant.scope = scope.all, [rows[k] for k in keys or ()]
         user.grant.changed_at = at
     keep_an_org_super(session, user, was_super, "make this change")
-    change.status, change.done_at, change.outcome = "done", now, "applied"
+    change.status, change.done_at, change.outcome = ScheduledStatus.DONE, now, "applied"
     record(session, at=at, via=Via.SCHEDULER, action="admin.scheduled", actor=requester,
            subject=user, before=before, reason=f"scheduled change {change.id}")
 
@@ -277,7 +280,7 @@ def _apply(ctx: Context, session: Session, change: ScheduledChange, now: datetim
 def _fail(ctx: Context, session: Session, change: ScheduledChange, now: datetime,
           reason: str) -> None:
     user = session.get(User, change.user_id)
-    change.status, change.done_at, change.outcome = "failed", now, reason
+    change.status, change.done_at, change.outcome = ScheduledStatus.FAILED, now, reason
     text = (f"A change scheduled for {user.first_name} {user.last_name} ({user.email}) "
             f"at the cycle end did not run: {reason}")
     enqueue(session, key=f"scheduled-failed:{change.id}", channel=ctx.channels.billing,

@@ -67,7 +67,7 @@ class NewUser:
         return f"{self.first_name} {self.last_name}"
 
 
-def add_users(session: Session, now: datetime, actor_user: User | None, via: Via,
+def add_users(session: Session, now: datetime, acting_user: User | None, via: Via,
               news: Sequence[NewUser], hasher: Hasher, *, progress: Progress | None = None
               ) -> list[int]:
     """The one way users are created, checked already (rights, projects that exist, free
@@ -94,7 +94,7 @@ def add_users(session: Session, now: datetime, actor_user: User | None, via: Via
                                           for k in n.projects])
         record_created(session, [(uid, _created_view(n)) for uid, n in
                                  zip(batch_ids, batch, strict=True)],
-                       at=now, via=via, actor=actor_user)
+                       at=now, via=via, actor=acting_user)
         ids += batch_ids
         if progress is not None:
             progress(len(ids), len(news))
@@ -124,30 +124,36 @@ def create_user(
     new = NewUser.checked(email=email, first_name=first_name, last_name=last_name,
                           active=active, projects=projects, slack_user_id=slack_user_id)
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         if new.active:
-            require_user_creator(who, new.projects, new.name)
-            require_no_seat_approval(session, who, f"Creating {new.name} as active")
-        user = create_in(session, now, actor_user, who, via, new, ctx.hasher)
+            require_user_creator(acting, new.projects, new.name)
+            require_no_seat_approval(session, acting, f"Creating {new.name} as active")
+        user = create_in(session, now, acting_user, acting, via, new, ctx.hasher)
         return user_view(user)
 
 
-def require_no_seat_approval(session: Session, who: Actor, what: str) -> None:
+def require_no_seat_approval(session: Session, acting: Actor, what: str) -> None:
     """With the `seat_approval` policy on, an ASSISTANT's new active seat needs a SUPER."""
-    rules = session.get(ApprovalPolicy, 1)
-    if rules is not None and rules.seat_approval and who.acting_level is Level.ASSISTANT:
+    if seat_approval_applies(session, acting):
         raise ApprovalRequired(f"{what} needs a SUPER's approval here. In Slack it becomes "
                                "a request; or create the user as pending.")
 
 
-def create_in(session: Session, now: datetime, actor_user: User, who: Actor, via: Via,
+def seat_approval_applies(session: Session, acting: Actor) -> bool:
+    """Does a new active seat by this actor need a SUPER's approval (`seat_approval`)?"""
+    rules = session.get(ApprovalPolicy, 1)
+    return bool(rules is not None and rules.seat_approval
+                and acting.acting_level is Level.ASSISTANT)
+
+
+def create_in(session: Session, now: datetime, acting_user: User, acting: Actor, via: Via,
               new: NewUser, hasher: Hasher) -> User:
     """Create one user inside the caller's transaction (also run by a seat approval)."""
     rows = repository.projects_by_key(session, new.projects)
     missing = [k for k in new.projects if k not in rows]
     if missing:
         raise NotFound(f"No project has the key {', '.join(missing)}; add it first.")
-    require_user_creator(who, new.projects, new.name)
+    require_user_creator(acting, new.projects, new.name)
     existing = repository.live_user_by_email_key(session, email_key(new.email))
     if existing is not None:
         raise Conflict(
@@ -155,7 +161,7 @@ def create_in(session: Session, now: datetime, actor_user: User, who: Actor, via
             f"({existing.status}); use another email or manage that user instead."
         )
     try:
-        [user_id] = add_users(session, now, actor_user, via, [new], hasher)
+        [user_id] = add_users(session, now, acting_user, via, [new], hasher)
     except Conflict as exc:
         raise Conflict(f"{new.email} is already in use; use another email.") from exc
     return session.get(User, user_id)
@@ -172,25 +178,25 @@ def _change_status(
     ctx: Context, action: str, *, actor: str, via: Via, email: str, remove_admin: bool = False
 ) -> Outcome:
     with writing(ctx) as (session, now):
-        actor_user, who = load_actor(session, actor)
+        acting_user, acting = load_actor(session, actor)
         if action == "activate":
             user = find_user(session, email)
             if user.status != Status.ACTIVE.value:
-                require_user_manager(who, [p.key for p in user.projects])
-                require_no_seat_approval(session, who, f"Activating {user.first_name} "
+                require_user_manager(acting, [p.key for p in user.projects])
+                require_no_seat_approval(session, acting, f"Activating {user.first_name} "
                                                        f"{user.last_name}")
-        return change_status_in(session, now, actor_user, who, via, action, email,
+        return change_status_in(session, now, acting_user, acting, via, action, email,
                                 remove_admin=remove_admin)
 
 
-def change_status_in(session: Session, now: datetime, actor_user: User, who: Actor,
+def change_status_in(session: Session, now: datetime, acting_user: User, acting: Actor,
                      via: Via, action: str, email: str, *, remove_admin: bool = False
                      ) -> Outcome:
     """Activate, deactivate or delete inside the caller's transaction."""
     sources, target = TRANSITIONS[action]
     user = find_user(session, email)
     before = user_view(user)
-    require_user_manager(who, before.projects)
+    require_user_manager(acting, before.projects)
     if before.status not in sources:
         return Outcome(before, False, f"{before.name} is already {before.status.value}.")
     was_super = is_org_super(user)
@@ -200,7 +206,7 @@ def change_status_in(session: Session, now: datetime, actor_user: User, who: Act
             raise LastSuperViolation(last_super_message(user, f"{action} them"))
         if remove_admin and user.grant.level is not None:
             # removing the role is an admin change: invariant 3 (an ASSISTANT must ask)
-            require_level_changer(who, before.projects, before.scope, None, before.name)
+            require_level_changer(acting, before.projects, before.scope, None, before.name)
         if remove_admin or user.grant.level is None:
             user.grant = None  # signing out for good ends any pending removal too
         else:
@@ -209,7 +215,7 @@ def change_status_in(session: Session, now: datetime, actor_user: User, who: Act
     if target is Status.DELETED:
         user.slack_user_id = None  # the Slack account may come back as a new user
     keep_an_org_super(session, user, was_super, f"{action} them")
-    record(session, at=now, via=via, action=f"user.{action}", actor=actor_user,
+    record(session, at=now, via=via, action=f"user.{action}", actor=acting_user,
            subject=user, before=before)
     after = user_view(user)
     return Outcome(after, True, _status_sentence(after, action, before.status))

@@ -91,11 +91,12 @@ def _db_rebuild_periods(args: argparse.Namespace, ctx: Context) -> str:
 
 
 def _user_add(args: argparse.Namespace, ctx: Context) -> str:
-    user = services.create_user(
+    # the command line makes no requests: a seat that needs approval is refused (exit 1)
+    return services.add_user(
         ctx, actor=args.actor, via=CLI, email=args.email, first_name=args.first_name,
         last_name=args.last_name, active=not args.inactive, projects=args.project,
-    )
-    return f"Created {user.name} ({user.email}), {user.status.value}."
+        may_request_seat=False,
+    ).message
 
 
 def _on_user(service: Callable[..., services.Outcome]) -> Handler:
@@ -130,8 +131,10 @@ def _admin_set(args: argparse.Namespace, ctx: Context) -> str:
         change = schedule_change(ctx, actor=args.actor, via=CLI, email=args.email,
                                  level=Level.parse(args.level), projects=projects)
         return f"Scheduled: {change.describe()}."
-    return services.set_admin(ctx, actor=args.actor, via=CLI, email=args.email,
-                              level=Level.parse(args.level), projects=projects).message
+    # confirmed by running it (`--dry-run` shows the hint); an ASSISTANT is refused here
+    return services.change_admin_role(ctx, actor=args.actor, via=CLI, email=args.email,
+                                      level=Level.parse(args.level), projects=projects,
+                                      confirmed=True, may_request=False).message
 
 
 def _project_add(args: argparse.Namespace, ctx: Context) -> str:

@@ -146,10 +146,10 @@ def register(app: App, deps: Deps) -> None:
     def confirm(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
             email, level, projects = _admin_change(body)
-            text = approvals.change_or_request(deps.ctx, actor=_clicker(deps, body),
-                                               via=SLACK, email=email, level=level,
-                                               projects=projects)
-            respond(replace_original=True, **blocks.message(text))
+            done = services.change_admin_role(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                              email=email, level=level, projects=projects,
+                                              confirmed=True)
+            respond(replace_original=True, **blocks.message(done.message))
 
     def schedule(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):

@@ -8,21 +8,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from billing.model import Level, Status
+from billing.model import Status
 from bot import services
 from bot.errors import AdminRoleHeld, ApprovalRequired
-from bot.services import Via
+from bot.services import NeedsConfirmation, Via
 from bot.services import billing as billing_service
-from bot.services.approvals import request_admin_change, request_role_removal, request_seat
-from bot.services.hints import level_hint
-from bot.services.queries import (
-    acting_level,
-    admin_role_right,
-    check_admin_change,
-    show_user,
-    user_history,
-    users_page,
-)
+from bot.services.approvals import request_role_removal, request_seat
+from bot.services.queries import admin_role_right, show_user, user_history, users_page
 from bot.services.scheduled import list_scheduled
 from handlers.slack import blocks, modals
 from handlers.slack.grammar import (
@@ -34,7 +26,15 @@ from handlers.slack.grammar import (
     parse_billing,
     parse_users,
 )
-from handlers.slack.support import Deps, Refused, answering, invoker, seat_cost, target_email
+from handlers.slack.support import (
+    Deps,
+    Refused,
+    answering,
+    confirmation,
+    invoker,
+    seat_cost,
+    target_email,
+)
 
 SLACK = Via.SLACK
 COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these
@@ -123,20 +123,16 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "apply":
         return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
                                                  email=email).message)
-    # an ASSISTANT's change becomes a request that a SUPER approves
-    if acting_level(deps.ctx, actor=actor) is Level.ASSISTANT:
-        return blocks.message(request_admin_change(
-            deps.ctx, actor=actor, via=SLACK, email=email, level=cmd.level,
-            projects=cmd.projects).message)
-    # the cost hint first; the change commits only when the admin confirms it
-    # the hint names the user: only for an actor who may make this change
-    check_admin_change(deps.ctx, actor=actor, email=email, level=cmd.level,
-                       projects=cmd.projects)
-    hint = level_hint(deps.ctx, email=email, level=cmd.level, at_cycle_end=cmd.at_cycle_end)
-    change = {"email": email, "level": cmd.level.label,
-              "projects": list(cmd.projects) if cmd.projects is not None else None}
-    return blocks.cost_hint(hint.message, change, scheduled=cmd.at_cycle_end,
-                            offer_schedule=hint.suggestion is not None)
+    result = services.change_admin_role(deps.ctx, actor=actor, via=SLACK, email=email,
+                                        level=cmd.level, projects=cmd.projects,
+                                        at_cycle_end=cmd.at_cycle_end)
+    match result:
+        case NeedsConfirmation():  # the cost hint; Confirm (or Schedule) makes the change
+            return blocks.cost_hint(result.message, confirmation(result),
+                                    scheduled=cmd.at_cycle_end,
+                                    offer_schedule=result.suggestion is not None)
+        case _:  # a request, or "already" so
+            return blocks.message(result.message)
 
 
 def billing_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:

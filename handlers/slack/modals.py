@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,22 +25,21 @@ from bot.errors import (
     PermissionDenied,
     RollcallError,
 )
-from bot.services import Via, approvals
+from bot.services import NeedsConfirmation, Requested, Via, approvals
 from bot.services import billing as billing_service
 from bot.services.hints import level_hint
+from bot.services.intentions import ROLE
 from bot.services.queries import (
     acting_level,
-    check_admin_change,
     check_grant,
     project_keys,
     require_manager,
     show_user,
 )
-from bot.services.users import NewUser
 from bot.slack_text import mrkdwn
 from bot.validation import clean_email, clean_name
 from handlers.slack import views
-from handlers.slack.support import Deps, Refused, invoker, log
+from handlers.slack.support import Deps, Refused, confirmation, invoker, log
 
 SLACK = Via.SLACK
 
@@ -154,150 +154,167 @@ def _submitter(deps: Deps, body: dict[str, Any]) -> str:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.view("user_new")
-    def new_user(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values, errors = _values(view), {}
-        for field, label in (("first_name", "First name"), ("last_name", "Last name")):
-            try:
-                clean_name(values.get(field), label)
-            except InvalidInput as exc:
-                errors[field] = str(exc)
+    """One listener per form (`callback_id`), each `(deps, ack, body, view)` below."""
+    for callback_id, listener in FORMS.items():
+        app.view(callback_id)(_bound(deps, listener))
+
+
+Listener = Callable[[Deps, Ack, dict[str, Any], dict[str, Any]], None]
+
+
+def _bound(deps: Deps, listener: Listener) -> Callable[..., None]:
+    def run(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        listener(deps, ack, body, view)  # Bolt passes arguments by these names
+
+    run.__name__ = listener.__name__
+    return run
+
+
+def _kick(deps: Deps) -> None:
+    """Send the posts (request cards) the submission recorded."""
+    if deps.pump is not None:
+        deps.pump.kick()
+
+
+def new_user(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """New User: the fields checked inline, then one call (`add_user`: the user, and the
+    role if one is chosen, in one transaction); a refusal shows under its field."""
+    values = _values(view)
+    errors = _name_and_email_errors(values)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    projects = [p for p in values.get("projects") or [] if isinstance(p, str)]
+    level = Level.parse(values.get("admin_level") or "none")
+    try:
+        result = services.add_user(
+            deps.ctx, actor=_submitter(deps, body), via=SLACK, email=values["email"],
+            first_name=values["first_name"], last_name=values["last_name"],
+            active="active" in (values.get("options") or []), projects=projects,
+            admin=None if level is Level.NONE else level, admin_projects=projects or None,
+            may_request_role=False)  # the form gives a role only as a SUPER
+    except RollcallError as exc:
+        ack(response_action="errors", errors={_field_of(exc, projects): str(exc)})
+        return
+    ack()
+    _notify(_response_url(deps, _metadata(view)), result.message)
+    _kick(deps)
+
+
+def _name_and_email_errors(values: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    for field, label in (("first_name", "First name"), ("last_name", "Last name")):
         try:
-            clean_email(values.get("email"))
+            clean_name(values.get(field), label)
         except InvalidInput as exc:
-            errors["email"] = str(exc)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        level = Level.parse(values.get("admin_level") or "none")
-        projects = [p for p in values.get("projects") or [] if isinstance(p, str)]
-        active = "active" in (values.get("options") or [])
-        try:
-            actor = _submitter(deps, body)
-            if level is not Level.NONE:
-                check_grant(deps.ctx, actor=actor, level=level, projects=projects or None)
-        except RollcallError as exc:
-            ack(response_action="errors", errors={"admin_level": str(exc)})
-            return
-        try:
-            user = services.create_user(deps.ctx, actor=actor, via=SLACK, email=values["email"],
-                                        first_name=values["first_name"],
-                                        last_name=values["last_name"], active=active,
-                                        projects=projects)
-        except ApprovalRequired:  # the seat approval policy: the form becomes a request
-            new = NewUser.checked(email=values["email"], first_name=values["first_name"],
-                                  last_name=values["last_name"], active=True,
-                                  projects=projects)
-            try:
-                requested = approvals.request_seat(deps.ctx, actor=actor, via=SLACK, new=new)
-            except RollcallError as exc:
-                ack(response_action="errors", errors={"email": str(exc)})
-                return
-            ack()
-            _notify(_response_url(deps, _metadata(view)), requested.message)
-            if deps.pump is not None:
-                deps.pump.kick()
-            return
-        except (PermissionDenied, NotFound) as exc:
-            ack(response_action="errors", errors={"projects" if projects else "email": str(exc)})
-            return
-        except RollcallError as exc:  # a taken email, or the database is unreachable
-            ack(response_action="errors", errors={"email": str(exc)})
-            return
+            errors[field] = str(exc)
+    try:
+        clean_email(values.get("email"))
+    except InvalidInput as exc:
+        errors["email"] = str(exc)
+    return errors
+
+
+def _field_of(exc: RollcallError, projects: list[str]) -> str:
+    """The New User field a refusal belongs under: the role's own, the projects' (a scope
+    or a project that does not exist), else the email (taken, or a database problem)."""
+    if exc.part == ROLE:
+        return "admin_level"
+    if isinstance(exc, PermissionDenied | NotFound) and not isinstance(exc, ApprovalRequired):
+        return "projects" if projects else "email"
+    return "email"
+
+
+def make_admin(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Make admin, step one: a SUPER sees the cost hint to confirm; an ASSISTANT's choice
+    is sent as a request at once."""
+    values, meta = _values(view), _metadata(view)
+    try:
+        result = services.change_admin_role(
+            deps.ctx, actor=_submitter(deps, body), via=SLACK, email=str(meta.get("email")),
+            level=Level.parse(values.get("admin_level") or "view-only"),
+            projects=[p for p in values.get("projects") or [] if isinstance(p, str)] or None)
+    except (RollcallError, ValueError) as exc:
+        ack(response_action="errors", errors={"admin_level": str(exc)})
+        return
+    match result:
+        case NeedsConfirmation():
+            ack(response_action="update",
+                view=views.confirm_change(result.message, confirmation(result)))
+        case Requested():
+            ack(response_action="update", view=views.done("Request sent", result.message))
+            _kick(deps)
+        case _:  # already so
+            ack(response_action="update", view=views.done("Make admin", result.message))
+
+
+def confirm_admin(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Make admin, step two: the change, checked again against whoever confirms it."""
+    change = _metadata(view)
+    try:
+        text = services.change_admin_role(
+            deps.ctx, actor=_submitter(deps, body), via=SLACK, email=str(change.get("email")),
+            level=Level.parse(str(change.get("level"))), projects=change.get("projects"),
+            confirmed=True).message
+    except (RollcallError, ValueError) as exc:
+        text = str(exc)
+    ack(response_action="update", view=views.done("Make admin", text))
+    _kick(deps)
+
+
+def deny_reason(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    meta = _metadata(view)
+    try:
+        text = approvals.deny(deps.ctx, actor=_submitter(deps, body), via=SLACK,
+                              request_id=int(meta.get("request", 0)),
+                              reason=str(_values(view).get("reason") or ""))
+    except (RollcallError, ValueError) as exc:
+        ack(response_action="errors", errors={"reason": str(exc)[:150]})
+        return
+    ack(response_action="update", view=views.done("Request denied", text))
+    _kick(deps)
+
+
+def billing_settings(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    values, meta = _values(view), _metadata(view)
+    errors = _settings_errors(values)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    changed = _changed_settings(values, meta.get("current") or {})
+    if not changed:
         ack()
-        text = f"Created {user.name} ({user.email}), {user.status.value}."
-        if level is not Level.NONE:
-            try:
-                text += " " + services.set_admin(deps.ctx, actor=actor, via=SLACK,
-                                                 email=user.email, level=level,
-                                                 projects=projects or None).message
-            except RollcallError as exc:
-                text += f" The admin role was not given: {exc}"
-        _notify(_response_url(deps, _metadata(view)), text)
+        return
+    prices = {level: changed[f"{level.label.replace('-', '_')}_price"]
+              for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY)
+              if f"{level.label.replace('-', '_')}_price" in changed}
+    try:
+        text = billing_service.configure_billing(
+            deps.ctx, actor=_submitter(deps, body), via=SLACK,
+            timezone=changed.get("timezone"), cycle=changed.get("cycle"),
+            anchor=date.fromisoformat(changed["anchor"]) if "anchor" in changed else None,
+            currency=changed.get("currency"), user_price=changed.get("user_price"),
+            admin_prices=prices or None, user_policy=changed.get("user_policy"))
+    except RollcallError as exc:
+        ack(response_action="errors", errors={next(iter(changed)): str(exc)})
+        return
+    ack()
+    _notify(_response_url(deps, meta), text)
 
-    @app.view("admin_make")
-    def make_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values, meta = _values(view), _metadata(view)
-        try:
-            actor = _submitter(deps, body)
-            level = Level.parse(values.get("admin_level") or "view-only")
-            projects = [p for p in values.get("projects") or [] if isinstance(p, str)] or None
-            if acting_level(deps.ctx, actor=actor) is Level.ASSISTANT:
-                requested = approvals.request_admin_change(
-                    deps.ctx, actor=actor, via=SLACK, email=str(meta.get("email")),
-                    level=level, projects=projects)
-                ack(response_action="update", view=views.done("Request sent",
-                                                               requested.message))
-                if deps.pump is not None:
-                    deps.pump.kick()
-                return
-            check_admin_change(deps.ctx, actor=actor, email=str(meta.get("email")),
-                               level=level, projects=projects)
-            hint = level_hint(deps.ctx, email=str(meta.get("email")), level=level)
-        except (RollcallError, ValueError) as exc:
-            ack(response_action="errors", errors={"admin_level": str(exc)})
-            return
-        change = {"email": meta.get("email"), "level": level.label, "projects": projects}
-        ack(response_action="update", view=views.confirm_change(hint.message, change))
 
-    @app.view("admin_make_confirm")
-    def confirm_admin(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        change = _metadata(view)
-        try:
-            actor = _submitter(deps, body)
-            email, level = str(change.get("email")), Level.parse(str(change.get("level")))
-            text = approvals.change_or_request(deps.ctx, actor=actor, via=SLACK,
-                                               email=email, level=level,
-                                               projects=change.get("projects"))
-        except (RollcallError, ValueError) as exc:
-            text = str(exc)
-        ack(response_action="update", view=views.done("Make admin", text))
+def _changed_settings(values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The fields that differ from what the form showed; a new currency restates every
+    price (the form shows them beside it)."""
+    changed = {k: v for k, v in values.items() if v is not None and v != current.get(k)}
+    if "currency" in changed:
+        changed.update({k: values[k] for k in PRICE_FIELDS if values.get(k) is not None})
+    return changed
 
-    @app.view("approval_deny")
-    def deny_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = _metadata(view)
-        try:
-            actor = _submitter(deps, body)
-            text = approvals.deny(deps.ctx, actor=actor, via=SLACK,
-                                  request_id=int(meta.get("request", 0)),
-                                  reason=str(_values(view).get("reason") or ""))
-        except (RollcallError, ValueError) as exc:
-            ack(response_action="errors", errors={"reason": str(exc)[:150]})
-            return
-        ack(response_action="update", view=views.done("Request denied", text))
-        if deps.pump is not None:
-            deps.pump.kick()
 
-    @app.view("billing_settings")
-    def billing_settings(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values, meta = _values(view), _metadata(view)
-        current = meta.get("current") or {}
-        errors = _settings_errors(values)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        changed = {k: v for k, v in values.items() if v is not None and v != current.get(k)}
-        if not changed:
-            ack()
-            return
-        if "currency" in changed:  # the form shows every price beside it: all restated
-            changed.update({k: values[k] for k in PRICE_FIELDS if values.get(k) is not None})
-        prices = {level: changed[f"{level.label.replace('-', '_')}_price"]
-                  for level in (Level.SUPER, Level.ASSISTANT, Level.VIEW_ONLY)
-                  if f"{level.label.replace('-', '_')}_price" in changed}
-        try:
-            actor = _submitter(deps, body)
-            text = billing_service.configure_billing(
-                deps.ctx, actor=actor, via=SLACK, timezone=changed.get("timezone"),
-                cycle=changed.get("cycle"),
-                anchor=date.fromisoformat(changed["anchor"]) if "anchor" in changed else None,
-                currency=changed.get("currency"), user_price=changed.get("user_price"),
-                admin_prices=prices or None, user_policy=changed.get("user_policy"))
-        except RollcallError as exc:
-            ack(response_action="errors", errors={next(iter(changed)): str(exc)})
-            return
-        ack()
-        _notify(_response_url(deps, meta), text)
+FORMS: dict[str, Listener] = {"user_new": new_user, "admin_make": make_admin,
+                              "admin_make_confirm": confirm_admin,
+                              "approval_deny": deny_reason,
+                              "billing_settings": billing_settings}
 
 
 PRICE_FIELDS = ("user_price", "super_price", "assistant_price", "view_only_price")

@@ -17,7 +17,7 @@ from billing.model import Level
 from billing.money import format_money
 from bot.errors import RollcallError
 from bot.outbox import Pump
-from bot.services import Context
+from bot.services import Context, NeedsConfirmation
 from bot.services.hints import level_hint
 from bot.services.slack_identity import email_for_slack_user
 from bot.slack_text import compose, mention
@@ -105,3 +105,10 @@ def seat_cost(deps: Deps) -> str:
     """What one more active user costs this cycle, for confirmations (the cost hint)."""
     hint = level_hint(deps.ctx, email=None, level=Level.NONE)
     return f", {format_money(hint.this_cycle, hint.currency)} this cycle"
+
+
+def confirmation(checked: NeedsConfirmation) -> dict[str, Any]:
+    """What a Confirm (or Schedule) button or form carries of a checked admin change; the
+    click checks it all again against the clicker."""
+    return {"email": checked.email, "level": checked.level.label,
+            "projects": checked.projects}

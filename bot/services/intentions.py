@@ -1,0 +1,180 @@
+"""One service per intention: what a person asks for, decided whole, in one transaction.
+
+"Add this user (as this admin)" and "make them this admin" are each one call, whatever
+the rules make of them: made, made in part with the rest asked of a SUPER, asked of a
+SUPER, or (a SUPER's admin change not yet confirmed) checked and priced. The listeners
+only render the result (`bot.services.outcomes`); no entry point decides a rule.
+
+Where there is no approvals flow (the command line), `may_request...=False` refuses what
+would have become a request, with the rules' own ApprovalRequired sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from billing.model import Level
+from bot.errors import RollcallError
+from bot.rules import Actor, Scope, require_level_changer, require_user_creator
+from bot.services.actors import find_user, load_actor
+from bot.services.admins import admin_keys, change_admin
+from bot.services.approvals import request_admin_change_in, request_seat_in
+from bot.services.context import Context, Via
+from bot.services.hints import cost_hint
+from bot.services.outcomes import Changed, Created, NeedsConfirmation, Requested
+from bot.services.refusals import refusing
+from bot.services.transactions import writing
+from bot.services.users import (
+    NewUser,
+    create_in,
+    require_no_seat_approval,
+    seat_approval_applies,
+)
+from bot.services.views import Outcome, user_view
+from store.models import User
+
+ROLE = "admin_role"  # the part of `add_user` a refusal can be about (RollcallError.part)
+
+
+@contextmanager
+def _about_the_role() -> Iterator[None]:
+    try:
+        yield
+    except RollcallError as exc:
+        exc.part = ROLE
+        raise
+
+
+@refusing("user.create")
+def add_user(
+    ctx: Context,
+    *,
+    actor: str,
+    via: Via,
+    email: str,
+    first_name: str,
+    last_name: str,
+    active: bool = True,
+    projects: Sequence[str] = (),
+    slack_user_id: str | None = None,
+    admin: Level | None = None,
+    admin_projects: Sequence[str] | None = None,
+    may_request_seat: bool = True,
+    may_request_role: bool = True,
+) -> Created | Requested:
+    """Create a user and, with `admin`, give them that role over `admin_projects` (None:
+    all projects), in one transaction: if any part is refused nothing is created, and the
+    refusal is audited.
+
+    - With the seat approval policy, an ASSISTANT's new active user is a seat request
+      (`Requested`). An admin level is not part of it: the sentence says to ask for the
+      role once the user exists (a seat request's approver creates users, not roles).
+    - An ASSISTANT's admin level becomes a request for the role, made in the transaction
+      that creates the user (`Created.role_request`).
+    - `may_request_seat=False` (the command line) refuses the seat instead;
+      `may_request_role=False` (the New User form: a SUPER gives a role with a new user)
+      refuses the role before anything is created."""
+    new = NewUser.checked(email=email, first_name=first_name, last_name=last_name,
+                          active=active, projects=projects, slack_user_id=slack_user_id)
+    with _about_the_role():
+        keys = None if admin is None else admin_keys(admin, admin_projects)
+    with writing(ctx) as (session, now):
+        acting_user, acting = load_actor(session, actor)
+        by_request = (admin is not None and may_request_role
+                      and acting.acting_level is Level.ASSISTANT)
+        if admin is not None and not by_request:
+            with _about_the_role():  # the role's rights first, as the form always did
+                require_level_changer(acting, new.projects, None, Scope.of(keys),
+                                      "this user")
+        if new.active:
+            require_user_creator(acting, new.projects, new.name)
+            if seat_approval_applies(session, acting):
+                if not may_request_seat:
+                    require_no_seat_approval(session, acting, f"Creating {new.name} as active")
+                return _seat_request(ctx, session, now, via, acting_user, acting, new, admin,
+                                     keys)
+        user = create_in(session, now, acting_user, acting, via, new, ctx.hasher)
+        role: Outcome | Requested | None = None
+        with _about_the_role():
+            if by_request:
+                role = request_admin_change_in(ctx, session, now, via, acting_user, acting,
+                                               user=user, level=admin, keys=keys)
+            elif admin is not None:
+                role = change_admin(session, now, acting_user, acting, via=via,
+                                    email=user.email, level=admin, keys=keys)
+        view = user_view(user)
+        text = f"Created {view.name} ({view.email}), {view.status.value}."
+        return Created(view, text + (f" {role.message}" if role else ""),
+                       role if isinstance(role, Requested) else None)
+
+
+def _seat_request(ctx: Context, session: Session, now: datetime, via: Via,
+                  acting_user: User, acting: Actor, new: NewUser, admin: Level | None,
+                  keys: list[str] | None) -> Requested:
+    asked = request_seat_in(ctx, session, now, via, acting_user, acting, new=new)
+    if admin is None:
+        return asked
+    return Requested(asked.id, f"{asked.message} The admin role ({admin.title} over "
+                               f"{Scope.of(keys).describe()}) is not part of this request: "
+                               f"once {new.first_name} is added, ask for it with "
+                               "`/admins set`.")
+
+
+class _Checked(Exception):
+    """Rolls back a SUPER's change checked before confirmation, carrying what to confirm."""
+
+    def __init__(self, needs: NeedsConfirmation) -> None:
+        super().__init__(needs.message)
+        self.needs = needs
+
+
+@refusing("admin.set")
+def change_admin_role(
+    ctx: Context,
+    *,
+    actor: str,
+    via: Via,
+    email: str,
+    level: Level,
+    projects: Sequence[str] | None = None,
+    confirmed: bool = False,
+    at_cycle_end: bool = False,
+    may_request: bool = True,
+) -> Changed | Requested | NeedsConfirmation:
+    """Make `email` an admin at `level` over `projects` (None: all projects), as DESIGN
+    section 1 has it:
+
+    - an ASSISTANT's change becomes a request a SUPER approves (`Requested`), confirmed
+      or not (`may_request=False`, the command line: refused, ApprovalRequired);
+    - a SUPER's change, until `confirmed`, is made in a transaction that is rolled back,
+      so every rule (rights, invariants) is the real one and an impossible change is
+      refused before its cost hint is shown (`NeedsConfirmation`); confirmed, it is made
+      (`Changed`). A change to what they already are is `Changed` at once ("already").
+    - `at_cycle_end`: the change is meant for the cycle's end: its hint says what it does
+      then, and a SUPER confirms it by scheduling it (`scheduled.schedule_change`), so
+      here it is only ever checked."""
+    keys = admin_keys(level, projects)
+    try:
+        with writing(ctx) as (session, now):
+            acting_user, acting = load_actor(session, actor)
+            if may_request and acting.acting_level is Level.ASSISTANT:
+                return request_admin_change_in(ctx, session, now, via, acting_user, acting,
+                                               user=find_user(session, email), level=level,
+                                               keys=keys)
+            final = confirmed and not at_cycle_end
+            # priced before the change is made: the hint compares with and without it
+            hint = None if final else cost_hint(session, now, email=email, level=level,
+                                                at_cycle_end=at_cycle_end)
+            outcome = change_admin(session, now, acting_user, acting, via=via, email=email,
+                                   level=level, keys=keys)
+            if final or hint is None or not outcome.changed:
+                return Changed(outcome)
+            raise _Checked(NeedsConfirmation(outcome.user.email, level, keys, hint.message,
+                                             hint.suggestion))
+    except _Checked as checked:
+        return checked.needs
+
