@@ -45,24 +45,6 @@ def admin_keys(level: Level, projects: Sequence[str] | None) -> list[str] | None
     return keys
 
 
-@refusing("admin.set")
-def set_admin(
-    ctx: Context,
-    *,
-    actor: str,
-    via: Via,
-    email: str,
-    level: Level,
-    projects: Sequence[str] | None = None,
-) -> Outcome:
-    """Assign `level` over `projects` (None: all projects). Scope applies at once."""
-    keys = admin_keys(level, projects)
-    with writing(ctx) as (session, now):
-        acting_user, acting = load_actor(session, actor)
-        return change_admin(session, now, acting_user, acting, via=via, email=email, level=level,
-                            keys=keys)
-
-
 class _DryRun(Exception):
     """Raised to roll a dry run's transaction back."""
 

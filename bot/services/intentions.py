@@ -34,7 +34,7 @@ from bot.services.users import (
     require_no_seat_approval,
     seat_approval_applies,
 )
-from bot.services.views import Outcome, user_view
+from bot.services.views import Outcome, UserView, user_view
 from store.models import User
 
 ROLE = "admin_role"  # the part of `add_user` a refusal can be about (RollcallError.part)
@@ -178,3 +178,26 @@ def change_admin_role(
     except _Checked as checked:
         return checked.needs
 
+
+
+def create_user(ctx: Context, *, actor: str, via: Via, email: str, first_name: str,
+                last_name: str, active: bool = True, projects: Sequence[str] = (),
+                slack_user_id: str | None = None) -> UserView:
+    """`add_user` with no role and no request: the seat approval policy refuses an
+    ASSISTANT's active user (ApprovalRequired). What the command line and the golden
+    scenarios' replay create users with."""
+    created = add_user(ctx, actor=actor, via=via, email=email, first_name=first_name,
+                       last_name=last_name, active=active, projects=projects,
+                       slack_user_id=slack_user_id, may_request_seat=False)
+    assert isinstance(created, Created)  # no request without may_request_seat
+    return created.user
+
+
+def set_admin(ctx: Context, *, actor: str, via: Via, email: str, level: Level,
+              projects: Sequence[str] | None = None) -> Outcome:
+    """`change_admin_role` made at once, never a request: an ASSISTANT is refused
+    (ApprovalRequired). Scope applies at once; the level at the user's next login."""
+    changed = change_admin_role(ctx, actor=actor, via=via, email=email, level=level,
+                                projects=projects, confirmed=True, may_request=False)
+    assert isinstance(changed, Changed)  # confirmed, no request: made (or already so)
+    return changed.outcome

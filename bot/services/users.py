@@ -108,30 +108,6 @@ def _created_view(new: NewUser) -> UserView:
                     effective_level=Level.NONE, scope=None)
 
 
-@refusing("user.create")
-def create_user(
-    ctx: Context,
-    *,
-    actor: str,
-    via: Via,
-    email: str,
-    first_name: str,
-    last_name: str,
-    active: bool = True,
-    projects: Sequence[str] = (),
-    slack_user_id: str | None = None,
-) -> UserView:
-    new = NewUser.checked(email=email, first_name=first_name, last_name=last_name,
-                          active=active, projects=projects, slack_user_id=slack_user_id)
-    with writing(ctx) as (session, now):
-        acting_user, acting = load_actor(session, actor)
-        if new.active:
-            require_user_creator(acting, new.projects, new.name)
-            require_no_seat_approval(session, acting, f"Creating {new.name} as active")
-        user = create_in(session, now, acting_user, acting, via, new, ctx.hasher)
-        return user_view(user)
-
-
 def require_no_seat_approval(session: Session, acting: Actor, what: str) -> None:
     """With the `seat_approval` policy on, an ASSISTANT's new active seat needs a SUPER."""
     if seat_approval_applies(session, acting):
