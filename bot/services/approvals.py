@@ -42,8 +42,9 @@ from bot.services.admins import (
 )
 from bot.services.audit import record
 from bot.services.context import Context, Via
-from bot.services.hints import cost_hint, level_hint
-from bot.services.imports import check_import, import_in, parse_csv
+from bot.services.csv_rows import CsvFile, read_csv
+from bot.services.hints import cost_hint
+from bot.services.imports import check_in, import_in, parse_csv
 from bot.services.outcomes import Requested
 from bot.services.refusals import refusing
 from bot.services.transactions import writing
@@ -132,23 +133,39 @@ def request_role_removal(ctx: Context, *, actor: str, via: Via, email: str,
                          then: str | None = None) -> Requested:
     """An ASSISTANT asks for an admin role to be removed, alone or (`then` = "deactivate"
     or "delete") in the one step of invariant 2 that also deactivates or deletes."""
+    removal_action(then)
+    with writing(ctx) as (session, now):
+        requester, acting = load_actor(session, actor)
+        return request_role_removal_in(ctx, session, now, via, requester, acting,
+                                       email=email, then=then)
+
+
+def removal_action(then: str | None) -> str:
+    """The request action of a role removal followed by `then` (None, "deactivate",
+    "delete"); anything else is refused."""
     action = {None: "remove_admin", "deactivate": "remove_deactivate",
               "delete": "remove_delete"}.get(then)
     if action is None:
         raise InvalidInput("After removing the role, Rollcall can deactivate or delete.")
-    with writing(ctx) as (session, now):
-        requester, acting = load_actor(session, actor)
-        user = find_user(session, email)
-        _require_requester(acting, user)
-        if user.grant is None or user.grant.level is None:
-            raise InvalidInput(f"{user.first_name} {user.last_name} has no admin role to "
-                               "remove.")
-        change = {"email": user.email}
-        return _post_request(ctx, session, now, via, requester, acting, action=action,
-                             change=change, subject=user,
-                             what=_describe(action, change, _name(user)),
-                             hint="Removing an admin role saves nothing this cycle; the "
-                                  "next cycle no longer bills it.")
+    return action
+
+
+def request_role_removal_in(ctx: Context, session: Session, now: datetime, via: Via,
+                            requester: User, acting: Actor, *, email: str,
+                            then: str | None = None) -> Requested:
+    """The request inside the caller's transaction (also `intentions.remove_admin_role`)."""
+    action = removal_action(then)
+    user = find_user(session, email)
+    _require_requester(acting, user)
+    if user.grant is None or user.grant.level is None:
+        raise InvalidInput(f"{user.first_name} {user.last_name} has no admin role to "
+                           "remove.")
+    change = {"email": user.email}
+    return _post_request(ctx, session, now, via, requester, acting, action=action,
+                         change=change, subject=user,
+                         what=_describe(action, change, _name(user)),
+                         hint="Removing an admin role saves nothing this cycle; the "
+                              "next cycle no longer bills it.")
 
 
 def _post_request(ctx: Context, session: Session, now: datetime, via: Via, requester: User,
@@ -348,34 +365,44 @@ def request_import(ctx: Context, *, actor: str, via: Via, data: bytes,
     """With the seat approval policy on, an ASSISTANT asks for a CSV import with active
     users; a SUPER decides. The request keeps the file's text (at most 5 MB) and its
     `source`, so the import still happens once; asking twice for one file asks once."""
-    report = check_import(ctx, actor=actor, data=data)
+    found = read_csv(data)  # a file that cannot be read is refused before anything else
+    with writing(ctx) as (session, now):
+        requester, acting = load_actor(session, actor)
+        return request_import_in(ctx, session, now, via, requester, acting, data=data,
+                                 source=source, found=found)
+
+
+def request_import_in(ctx: Context, session: Session, now: datetime, via: Via,
+                      requester: User, acting: Actor, *, data: bytes, source: str | None,
+                      found: CsvFile | None = None) -> Requested:
+    """The request inside the caller's transaction (also `intentions.import_csv`);
+    `found`: the file already read, if it was."""
+    report = check_in(session, acting, read_csv(data) if found is None else found)
     if report.problems or not report.rows:
         raise InvalidInput("Nothing was requested: " + (report.text() or "the file has no "
                                                         "rows."))
-    hint = level_hint(ctx, email=None, level=Level.NONE)
+    if acting.acting_level is not Level.ASSISTANT:
+        raise PermissionDenied("Only an ASSISTANT asks for an import; a SUPER imports "
+                               "directly.")
+    hint = cost_hint(session, now, email=None, level=Level.NONE)
     seats = report.active_seats
-    with writing(ctx) as (session, now):
-        requester, acting = load_actor(session, actor)
-        if acting.acting_level is not Level.ASSISTANT:
-            raise PermissionDenied("Only an ASSISTANT asks for an import; a SUPER imports "
-                                   "directly.")
-        waiting = session.scalar(select(ApprovalRequest.id).where(
-            ApprovalRequest.action == IMPORT, ApprovalRequest.status == ApprovalStatus.PENDING,
-            ApprovalRequest.change["source"].as_string() == source))
-        if waiting is not None:
-            return Requested(waiting, f"Request #{waiting} for this file already waits for "
-                                      "the approvers.")
-        change = {"csv": data.decode("utf-8-sig"), "source": source,
-                  "rows": len(report.rows), "active": seats}
-        rules = policy(session)
-        threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
-        needed = 2 if threshold is not None and seats * hint.this_cycle > threshold else 1
-        cost = (f"Adds {seats:,} active user{'s' * (seats != 1)}: "
-                f"{_signed(seats * hint.this_cycle, hint.currency)} this cycle, "
-                f"{_signed(seats * hint.next_cycle, hint.currency)} a cycle after.")
-        return _post_request(ctx, session, now, via, requester, acting, action=IMPORT,
-                             change=change, subject=None, needed=needed, hint=cost,
-                             what=_describe(IMPORT, change, ""))
+    waiting = None if source is None else session.scalar(select(ApprovalRequest.id).where(
+        ApprovalRequest.action == IMPORT, ApprovalRequest.status == ApprovalStatus.PENDING,
+        ApprovalRequest.change["source"].as_string() == source))
+    if waiting is not None:
+        return Requested(waiting, f"Request #{waiting} for this file already waits for "
+                                  "the approvers.")
+    change = {"csv": data.decode("utf-8-sig"), "source": source,
+              "rows": len(report.rows), "active": seats}
+    rules = policy(session)
+    threshold = Decimal(rules.cost_threshold) if rules.cost_threshold else None
+    needed = 2 if threshold is not None and seats * hint.this_cycle > threshold else 1
+    cost = (f"Adds {seats:,} active user{'s' * (seats != 1)}: "
+            f"{_signed(seats * hint.this_cycle, hint.currency)} this cycle, "
+            f"{_signed(seats * hint.next_cycle, hint.currency)} a cycle after.")
+    return _post_request(ctx, session, now, via, requester, acting, action=IMPORT,
+                         change=change, subject=None, needed=needed, hint=cost,
+                         what=_describe(IMPORT, change, ""))
 
 
 def expire_requests(ctx: Context) -> list[str]:

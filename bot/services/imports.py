@@ -26,7 +26,7 @@ from bot.services import import_matches as matches
 from bot.services.actors import load_actor
 from bot.services.audit import record
 from bot.services.context import Context, Hasher, Via
-from bot.services.csv_rows import Row, read_csv
+from bot.services.csv_rows import CsvFile, Row, read_csv
 from bot.services.csv_rows import parse_csv as parse_csv  # re-exported (approvals)
 from bot.services.import_report import ImportRefused, ImportReport, ImportResult
 from bot.services.refusals import refusing
@@ -43,13 +43,20 @@ def check_import(ctx: Context, *, actor: str, data: bytes, update: bool = False,
     """Dry run: every problem of every row, and what each good row would do; nothing
     changed."""
     found = read_csv(data)
+    with reading(ctx) as session:
+        _, acting = load_actor(session, actor)
+        return check_in(session, acting, found, update=update, progress=progress)
+
+
+def check_in(session: Session, acting: Actor, found: CsvFile, *, update: bool = False,
+             progress: Progress | None = None) -> ImportReport:
+    """The dry run of a file already read, inside the caller's transaction (also what a
+    request for an import checks, in the transaction that makes it)."""
     report = ImportReport(rows=found.rows, problems=found.problems, notes=found.notes,
                           update=update, checked=len(found.rows)
                           + len({n for n, _ in found.problems}))
-    with reading(ctx) as session:
-        _, acting = load_actor(session, actor)
-        require_manager_level(acting)
-        _plan(session, acting, found.rows, report, progress)
+    require_manager_level(acting)
+    _plan(session, acting, found.rows, report, progress)
     report.problems.sort()
     return report
 

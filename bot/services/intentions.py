@@ -1,9 +1,10 @@
 """One service per intention: what a person asks for, decided whole, in one transaction.
 
-"Add this user (as this admin)" and "make them this admin" are each one call, whatever
-the rules make of them: made, made in part with the rest asked of a SUPER, asked of a
-SUPER, or (a SUPER's admin change not yet confirmed) checked and priced. The listeners
-only render the result (`bot.services.outcomes`); no entry point decides a rule.
+"Add this user (as this admin)", "make them this admin", "activate them", "remove their
+admin role (and deactivate or delete them)" and "import this file" are each one call,
+whatever the rules make of them: made, made in part with the rest asked of a SUPER, asked
+of a SUPER, or (a SUPER's admin change not yet confirmed) checked and priced. The
+listeners only render the result (`bot.services.outcomes`); no entry point decides a rule.
 
 Where there is no approvals flow (the command line), `may_request...=False` refuses what
 would have become a request, with the rules' own ApprovalRequired sentence.
@@ -17,19 +18,34 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from billing.model import Level
-from bot.errors import RollcallError
-from bot.rules import Actor, Scope, require_level_changer, require_user_creator
+from billing.model import Level, Status
+from bot.errors import ApprovalRequired, RollcallError
+from bot.rules import (
+    Actor,
+    Scope,
+    require_level_changer,
+    require_user_creator,
+    require_user_manager,
+)
 from bot.services.actors import find_user, load_actor
-from bot.services.admins import admin_keys, change_admin
-from bot.services.approvals import request_admin_change_in, request_seat_in
+from bot.services.admins import admin_keys, change_admin, remove_admin_in
+from bot.services.approvals import (
+    removal_action,
+    request_admin_change_in,
+    request_import_in,
+    request_role_removal_in,
+    request_seat_in,
+)
 from bot.services.context import Context, Via
 from bot.services.hints import cost_hint
+from bot.services.import_report import ImportResult
+from bot.services.imports import import_in
 from bot.services.outcomes import Changed, Created, NeedsConfirmation, Requested
 from bot.services.refusals import refusing
 from bot.services.transactions import writing
 from bot.services.users import (
     NewUser,
+    change_status_in,
     create_in,
     require_no_seat_approval,
     seat_approval_applies,
@@ -177,6 +193,85 @@ def change_admin_role(
                                              hint.suggestion))
     except _Checked as checked:
         return checked.needs
+
+
+@refusing("user.activate")
+def activate(ctx: Context, *, actor: str, via: Via, email: str,
+             may_request: bool = True) -> Changed | Requested:
+    """Activate `email` (`Changed`; "already active" too). With the seat approval policy,
+    an ASSISTANT's activation takes a seat a SUPER approves: a seat request
+    (`Requested`), or, with `may_request=False` (the command line), the rules'
+    ApprovalRequired refusal."""
+    with writing(ctx) as (session, now):
+        acting_user, acting = load_actor(session, actor)
+        user = find_user(session, email)
+        if user.status != Status.ACTIVE.value:
+            require_user_manager(acting, [p.key for p in user.projects])
+            if may_request and seat_approval_applies(session, acting):
+                return request_seat_in(ctx, session, now, via, acting_user, acting,
+                                       email=user.email)
+            require_no_seat_approval(session, acting, f"Activating {user.first_name} "
+                                                   f"{user.last_name}")
+        return Changed(change_status_in(session, now, acting_user, acting, via, "activate",
+                                        email))
+
+
+def remove_admin_role(ctx: Context, *, actor: str, via: Via, email: str,
+                      then: str | None = None, may_request: bool = True
+                      ) -> Changed | Requested:
+    """Remove `email`'s admin role, alone or (`then` = "deactivate" or "delete") in the
+    one step of invariant 2 that also deactivates or deletes them, in one transaction.
+
+    Removing a role is an admin change (invariant 3): where the rules answer
+    ApprovalRequired (an ASSISTANT, the user in its scope), it becomes a request for the
+    same step (`Requested`), or, with `may_request=False` (the command line), stays that
+    refusal. A refusal is audited as the step's own action: `admin.remove`, or
+    `user.deactivate` / `user.delete`."""
+    removal_action(then)  # anything but None, "deactivate" or "delete" is refused
+    return _REMOVING[then](ctx, actor=actor, via=via, email=email, then=then,
+                           may_request=may_request)
+
+
+def _remove_admin_role(ctx: Context, *, actor: str, via: Via, email: str, then: str | None,
+                       may_request: bool) -> Changed | Requested:
+    with writing(ctx) as (session, now):
+        acting_user, acting = load_actor(session, actor)
+        try:  # the rules in their own order; where they answer ApprovalRequired, a request
+            with session.begin_nested():
+                if then is None:
+                    return Changed(remove_admin_in(session, now, acting_user, acting, via,
+                                                   email))
+                return Changed(change_status_in(session, now, acting_user, acting, via, then,
+                                                email, remove_admin=True))
+        except ApprovalRequired:
+            if not may_request:
+                raise
+        return request_role_removal_in(ctx, session, now, via, acting_user, acting,
+                                       email=email, then=then)
+
+
+_REMOVING = {then: refusing(action)(_remove_admin_role) for then, action in (
+    (None, "admin.remove"), ("deactivate", "user.deactivate"), ("delete", "user.delete"))}
+
+
+@refusing("users.import")
+def import_csv(ctx: Context, *, actor: str, via: Via, data: bytes, source: str | None = None,
+               may_request: bool = True) -> ImportResult | Requested:
+    """Import a CSV file, all or nothing, once per `source` (`imports.import_users`), in
+    one transaction. With the seat approval policy, an ASSISTANT's import that adds
+    active users becomes an `import_users` request keeping the file (`Requested`; asked
+    once per source), or, with `may_request=False`, the rules' ApprovalRequired refusal."""
+    with writing(ctx) as (session, now):
+        acting_user, acting = load_actor(session, actor)
+        try:
+            with session.begin_nested():
+                return import_in(session, now, acting_user, acting, via, data, source,
+                                 hasher=ctx.hasher)
+        except ApprovalRequired:
+            if not may_request:
+                raise
+        return request_import_in(ctx, session, now, via, acting_user, acting, data=data,
+                                 source=source)
 
 
 

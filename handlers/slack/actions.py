@@ -12,7 +12,7 @@ from slack_bolt import App, Respond
 
 from billing.model import Level, Status
 from bot import posts, services
-from bot.errors import ApprovalRequired, InvalidInput
+from bot.errors import InvalidInput
 from bot.services import Via, approvals
 from bot.services.queries import users_page
 from bot.services.scheduled import cancel_scheduled as cancel_scheduled_change
@@ -80,19 +80,14 @@ def _on_status(deps: Deps, verb: str) -> Callable[..., None]:
 
 
 def _on_remove_and(deps: Deps, verb: str) -> Callable[..., None]:
-    """The one step of invariant 2: remove the admin role, then deactivate or delete."""
-    service = services.deactivate_user if verb == "deactivate" else services.delete_user
+    """The one step of invariant 2: remove the admin role, then deactivate or delete (made,
+    or for an ASSISTANT requested: `Changed | Requested`, one sentence either way)."""
 
     def listener(body: dict[str, Any], respond: Respond) -> None:
         with answering(respond, deps):
-            actor, email = _clicker(deps, body), _value(body)
-            try:
-                text = service(deps.ctx, actor=actor, via=SLACK, email=email,
-                               remove_admin=True).message
-            except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
-                text = approvals.request_role_removal(deps.ctx, actor=actor, via=SLACK,
-                                                      email=email, then=verb).message
-            respond(replace_original=True, **blocks.message(text))
+            done = services.remove_admin_role(deps.ctx, actor=_clicker(deps, body), via=SLACK,
+                                              email=_value(body), then=verb)
+            respond(replace_original=True, **blocks.message(done.message))
 
     return listener
 

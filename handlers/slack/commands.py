@@ -10,10 +10,9 @@ from slack_bolt import Ack, App, Respond
 
 from billing.model import Status
 from bot import services
-from bot.errors import AdminRoleHeld, ApprovalRequired
+from bot.errors import AdminRoleHeld
 from bot.services import NeedsConfirmation, Via
 from bot.services import billing as billing_service
-from bot.services.approvals import request_role_removal, request_seat
 from bot.services.queries import admin_role_right, show_user, user_history, users_page
 from bot.services.scheduled import list_scheduled
 from handlers.slack import blocks, modals
@@ -63,13 +62,11 @@ def _work(deps: Deps, reply: Callable[[Deps, dict[str, Any]], dict[str, Any]]
 
 
 def status_change(deps: Deps, actor: str, verb: str, email: str) -> dict[str, Any]:
-    service = {"activate": services.activate_user, "deactivate": services.deactivate_user,
+    # activating: made, or under the seat approval policy a request (Changed | Requested)
+    service = {"activate": services.activate, "deactivate": services.deactivate_user,
                "delete": services.delete_user}[verb]
     try:
         return blocks.message(service(deps.ctx, actor=actor, via=SLACK, email=email).message)
-    except ApprovalRequired:  # the seat approval policy: it becomes a request
-        return blocks.message(request_seat(deps.ctx, actor=actor, via=SLACK,
-                                           email=email).message)
     except AdminRoleHeld as exc:  # offer the one step that removes the role too
         right = admin_role_right(deps.ctx, actor=actor, email=email)
         if right is False:  # only to those who may use it
@@ -113,13 +110,9 @@ def admins_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     email = target_email(deps, cmd.target)
     if cmd.verb == "history":
         return blocks.history(email, user_history(deps.ctx, actor=actor, email=email))
-    if cmd.verb == "remove":
-        try:
-            return blocks.message(services.remove_admin(deps.ctx, actor=actor, via=SLACK,
-                                                        email=email).message)
-        except ApprovalRequired:  # an ASSISTANT's admin change becomes a request
-            return blocks.message(request_role_removal(deps.ctx, actor=actor, via=SLACK,
-                                                       email=email).message)
+    if cmd.verb == "remove":  # removed, or (an ASSISTANT) requested: one sentence either way
+        removed = services.remove_admin_role(deps.ctx, actor=actor, via=SLACK, email=email)
+        return blocks.message(removed.message)
     if cmd.verb == "apply":
         return blocks.message(services.apply_now(deps.ctx, actor=actor, via=SLACK,
                                                  email=email).message)

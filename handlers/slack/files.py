@@ -19,11 +19,10 @@ from slack_bolt import App, Respond
 
 from billing.model import Level
 from billing.money import format_money
-from bot.errors import ApprovalRequired, InvalidInput
-from bot.services import Via
-from bot.services.approvals import request_import
+from bot.errors import InvalidInput
+from bot.services import Via, import_csv
 from bot.services.hints import level_hint
-from bot.services.imports import check_import, import_users
+from bot.services.imports import check_import
 from bot.services.queries import require_manager
 from handlers.slack import blocks
 from handlers.slack.commands import acknowledge
@@ -85,13 +84,9 @@ def dry_run(deps: Deps, actor: str, shared: SharedFile, note: str = "") -> dict[
 def import_file(deps: Deps, actor: str, shared: SharedFile) -> str:
     """Import as `actor`, once per file and content (a double click imports once); with
     the seat approval policy, an ASSISTANT's import becomes a request."""
-    source = f"slack:{shared.id}:{shared.digest}"
-    try:
-        return import_users(deps.ctx, actor=actor, via=Via.SLACK, data=shared.data,
-                            source=source).message
-    except ApprovalRequired:
-        return request_import(deps.ctx, actor=actor, via=Via.SLACK, data=shared.data,
-                              source=source).message
+    done = import_csv(deps.ctx, actor=actor, via=Via.SLACK, data=shared.data,
+                      source=f"slack:{shared.id}:{shared.digest}")
+    return done.message  # imported, or requested (ImportResult | Requested)
 
 
 def _file_value(body: dict[str, Any]) -> tuple[str, str]:
