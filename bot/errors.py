@@ -9,6 +9,9 @@ class RollcallError(Exception):
     # which part of a request with several parts was refused, when it is one part (the
     # admin role of a new user: "admin_role"), so a form shows it under that field
     part: str | None = None
+    # whom the refusal is about, when the request named no single person by email (a
+    # directory's group change), so its audit row and warning post name them
+    subject: str | None = None
 
     def for_operator(self) -> str:
         """The sentence for whoever runs Rollcall (the command line, a log line): with
@@ -18,6 +21,11 @@ class RollcallError(Exception):
 
 class InvalidInput(RollcallError):
     """The request itself is malformed: a bad email, an empty name, a bad CSV."""
+
+
+class Unauthenticated(RollcallError):
+    """A request without a valid credential (a missing, unknown or revoked SCIM token):
+    nothing ran; the sentence says how to get one."""
 
 
 class NotFound(RollcallError):

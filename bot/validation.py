@@ -52,6 +52,23 @@ def email_key(email: str) -> str:
     return email.casefold()
 
 
+EXTERNAL_ID_MAX = 255
+
+
+def clean_external_id(value: str | None) -> str | None:
+    """A directory's own id for a user (SCIM `externalId`): trimmed, at most
+    EXTERNAL_ID_MAX characters, no control characters; empty means none."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > EXTERNAL_ID_MAX:
+        raise InvalidInput(f"externalId is {len(text):,} characters long; use at most "
+                           f"{EXTERNAL_ID_MAX} characters.")
+    if _has_control(text):
+        raise InvalidInput("externalId contains control characters; send it as plain text.")
+    return text
+
+
 def clean_project_key(value: str | None) -> str:
     text = (value or "").strip().lower()
     if not PROJECT_KEY.fullmatch(text):

@@ -129,6 +129,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
     first_login_at: Mapped[datetime | None]
+    # the identity provider's own id for this user (SCIM `externalId`), kept as sent
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
 
     projects: Mapped[list[Project]] = relationship(
         secondary="memberships", order_by=Project.key, lazy="selectin"
@@ -379,6 +381,22 @@ class ApprovalPolicy(Base):
     seat_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     cost_threshold: Mapped[str | None] = mapped_column(String(24))  # None: off
     expiry_hours: Mapped[int] = mapped_column(Integer, default=24)
+
+
+class ScimToken(Base):
+    """A bearer token the identity provider's directory presents (DESIGN section 10).
+    Only the SHA-256 of the token is kept (a random 256-bit secret needs no slow hash);
+    requests are looked up by it. The directory acts as `created_by`."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, hex
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]  # recorded at most once a minute
+    revoked_at: Mapped[datetime | None]
 
 
 class SeenSignature(Base):

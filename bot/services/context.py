@@ -23,6 +23,7 @@ class Via(StrEnum):
     CLI = "cli"
     WEBHOOK = "webhook"
     SCHEDULER = "scheduler"
+    SCIM = "scim"  # the identity provider's directory (handlers/scim/)
 
 
 class Hasher(Protocol):

@@ -21,7 +21,9 @@ from store.models import AuditEvent, User
 def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a service so every refusal is audited (after the rollback) and re-raised.
 
-    The service must take `ctx`, `via`, and optionally `actor` and `email` keywords.
+    The service must take `ctx`, `via`, and optionally `actor` and `email` keywords (or
+    `user_id`, a user named by id, as the directory does); a refusal about one person of
+    a request that named several carries them as `subject`.
     """
 
     def wrap(service: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,17 +45,23 @@ def refusing(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 ATTEMPTS = {"user.deactivate": "to deactivate", "user.delete": "to delete",
+            "user.update": "to update",
             "admin.set": "to change the admin role of", "admin.remove": "to remove the admin "
             "role of"}
 
 
 def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], exc: RollcallError) -> None:
     actor_email, subject_email = kw.get("actor"), kw.get("email")
+    if not isinstance(subject_email, str):  # not given (the directory's UNSET)
+        subject_email = exc.subject
     try:
         with ctx.uow as uow:
             session, now = uow.session, ctx.clock.now()
             actor = _maybe_user(session, actor_email)
             subject = _maybe_user(session, subject_email)
+            if subject is None and subject_email is None:
+                subject = _user_by_id(session, kw.get("user_id"))
+                subject_email = subject.email if subject else None
             event = AuditEvent(
                 at=now,
                 via=Via(kw["via"]).value,
@@ -79,3 +87,9 @@ def _maybe_user(session: Session, email: object) -> User | None:
     if not isinstance(email, str) or not email.strip() or len(email) > 254:
         return None
     return repository.live_user_by_email_key(session, email_key(email.strip()))
+
+
+def _user_by_id(session: Session, user_id: object) -> User | None:
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id < 2**31:
+        return None
+    return session.get(User, user_id)

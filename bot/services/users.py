@@ -39,7 +39,8 @@ def new_password_hash(ctx: Context) -> str:
 @dataclass(frozen=True)
 class NewUser:
     """A checked request to create a user (also what a seat approval carries). `status`,
-    when given (an import), overrides `active`."""
+    when given (an import), overrides `active`; `external_id` is a directory's own id
+    (SCIM), kept from the creation on."""
 
     email: str
     first_name: str
@@ -48,6 +49,7 @@ class NewUser:
     projects: tuple[str, ...]
     slack_user_id: str | None = None
     status: Status | None = None
+    external_id: str | None = None
 
     @classmethod
     def checked(cls, *, email: str, first_name: str, last_name: str, active: bool,
@@ -81,8 +83,9 @@ def add_users(session: Session, now: datetime, acting_user: User | None, via: Vi
     for batch in bulk.batches(news):
         rows = [{"first_name": n.first_name, "last_name": n.last_name, "email": n.email,
                  "email_key": email_key(n.email), "status": n.initial_status.value,
-                 "slack_user_id": n.slack_user_id, "password_hash": hasher.hash(
-                     random_password()), "created_at": now} for n in batch]
+                 "slack_user_id": n.slack_user_id, "external_id": n.external_id,
+                 "password_hash": hasher.hash(random_password()), "created_at": now}
+                for n in batch]
         try:
             with session.begin_nested():
                 batch_ids = bulk.insert_users(session, rows)

@@ -17,7 +17,13 @@ from bot.services.approvals import set_policy
 from bot.services.hints import level_hint
 from bot.services.queries import check_admin_change
 from bot.services.scheduled import schedule_change
-from handlers.cli import admin_commands, billing_commands, settings_commands, user_commands
+from handlers.cli import (
+    admin_commands,
+    billing_commands,
+    scim_commands,
+    settings_commands,
+    user_commands,
+)
 from handlers.cli.progress import Progress
 from handlers.cli.user_commands import Answered
 
@@ -161,4 +167,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     **user_commands.HANDLERS,
     **admin_commands.HANDLERS,
     **settings_commands.HANDLERS,
+    **scim_commands.HANDLERS,
 }

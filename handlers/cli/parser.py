@@ -121,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an ASSISTANT's new active users and activations need a SUPER")
     _actor(pol)
 
+    scim = top.add_parser("scim", help="the identity provider's SCIM 2.0 access").add_subparsers(
+        dest="scim_command", required=True, metavar="ACTION")
+    tokens = scim.add_parser("token", help="the directory's bearer tokens").add_subparsers(
+        dest="token_command", required=True, metavar="ACTION")
+    create = tokens.add_parser("create", help="a new token, printed once (SUPER, all projects)")
+    create.add_argument("--name", required=True, help="a name to tell tokens apart")
+    _actor(create)
+    tlist = tokens.add_parser("list", help="the tokens' names, creators and last use")
+    _json(tlist)
+    revoke = tokens.add_parser("revoke", help="revoke a token (SUPER, all projects)")
+    revoke.add_argument("name")
+    _actor(revoke)
+
     billing = top.add_parser("billing", help="billing settings and invoices").add_subparsers(
         dest="billing_command", required=True, metavar="ACTION")
     conf = billing.add_parser("configure", help="change billing settings (SUPER, all projects)")
