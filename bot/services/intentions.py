@@ -274,7 +274,6 @@ def import_csv(ctx: Context, *, actor: str, via: Via, data: bytes, source: str |
                                  source=source)
 
 
-
 def create_user(ctx: Context, *, actor: str, via: Via, email: str, first_name: str,
                 last_name: str, active: bool = True, projects: Sequence[str] = (),
                 slack_user_id: str | None = None) -> UserView:
