@@ -1,5 +1,5 @@
-"""The HTTP surface (DESIGN section 7): `POST /slack/events` (Bolt), `GET /healthz`,
-`POST /hooks/login` (handlers/login.py).
+"""The HTTP surface (DESIGN sections 7 and 10): `POST /slack/events` (Bolt), `GET /healthz`,
+`POST /hooks/login` (handlers/login.py), and SCIM 2.0 under `/scim/v2` (handlers/scim/).
 
 A plain WSGI callable, so gunicorn serves it in production and tests serve it on
 loopback with the standard library.
@@ -7,7 +7,8 @@ loopback with the standard library.
 Before anything parses a POST body: its size is capped (413 from Content-Length alone,
 unread, and never more than the cap + 1 bytes read), then its signature is checked on the
 raw bytes (bot/signing.py; 401). Only then is it decoded and parsed; a signed body that
-still cannot be parsed gets 400.
+still cannot be parsed gets 400. SCIM requests are capped the same way (their refusals
+are SCIM error bodies), and their bearer token is checked before their body is parsed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.services import Context
 from bot.settings import Settings
 from bot.signing import verify
 from handlers import login
+from handlers.scim import app as scim
 from handlers.slack.app import build_app
 
 StartResponse = Callable[..., Any]
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     runtime = wire(settings, context=context, announce_token=announce_token)
     settings, ctx, pump, token = runtime.settings, runtime.ctx, runtime.pump, runtime.token
     slack = SlackRequestHandler(build_app(runtime))
+    provisioning = scim.scim_app(ctx, on_write=pump.kick)  # a refusal may post a warning
     secret = settings.rollcall_webhook_secret
     slack_secret = settings.slack_signing_secret
 
@@ -150,6 +153,13 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
             if status == 200:
                 pump.kick()  # a first-login card may be waiting
             return _reply(start, f"{status} {HTTPStatus(status).phrase}", body)
+        if path == scim.PREFIX or path.startswith(scim.PREFIX + "/"):
+            try:
+                raw = read_body(environ, scim.MAX_BODY)
+            except Refusal as refusal:
+                return scim.refuse(start, refusal.status, str(refusal))
+            return provisioning({**environ, "wsgi.input": io.BytesIO(raw),
+                                 "CONTENT_LENGTH": str(len(raw))}, start)
         if path == "/healthz" and method in ("GET", "HEAD"):
             # 200 while the database answers; an unverified Slack token is reported, not
             # fatal (Slack may be down, or the token revoked: the database is still fine)

@@ -12,7 +12,7 @@ import contextlib
 import threading
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select, text
 
 from billing.model import Level
 from bot import services
@@ -20,6 +20,7 @@ from bot.bootstrap import bootstrap, upgrade_schema
 from bot.errors import InvariantViolation, PermissionDenied
 from bot.services import Context, Via
 from bot.settings import Settings
+from store.models import AuditEvent
 from store.uow import Work
 from tests.conftest import HASHER
 from tests.fakes import FixedClock
@@ -110,3 +111,40 @@ def test_without_the_writers_lock_the_race_breaks_invariant_1(postgres_url, monk
     assert all(isinstance(r, services.Outcome) for r in results), results
     assert supers(ctx) == []
     ctx.uow.engine.dispose()
+
+
+def test_a_refusal_is_audited_even_when_another_writer_commits_meanwhile(database_url):
+    """A refusal is recorded in a transaction of its own. Another process's write that
+    commits while it is being recorded must not lose it: on SQLite a transaction that has
+    read cannot then write after another writer committed (SQLITE_BUSY at once), so the
+    recording takes the writers' lock before it reads anything."""
+    ctx = bootstrap(Settings(database_url=database_url), clock=FixedClock(NOW), hasher=HASHER)
+    upgrade_schema(ctx)
+    services.init_organization(ctx, org_name="Acme", admin_email=SAM,
+                               admin_first_name="Sam", admin_last_name="Stone")
+    other = bootstrap(Settings(database_url=database_url), clock=FixedClock(NOW),
+                      hasher=HASHER)
+    interleaved: list[str] = []
+
+    @event.listens_for(ctx.uow.engine, "before_cursor_execute")
+    def _another_writer_commits(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS") \
+                and not interleaved:
+            interleaved.append(statement)
+            # a second process writes now; with the lock held it waits, gives up
+            # after a moment (it is only the disturbance here), and the refusal goes on
+            with contextlib.suppress(Exception), other.uow as uow:
+                uow.session.execute(text("SELECT 1"))
+                uow.session.connection().exec_driver_sql(
+                    "PRAGMA busy_timeout = 50" if database_url.startswith("sqlite")
+                    else "SET LOCAL lock_timeout = '50ms'")
+                uow.lock_for_write()
+                uow.commit()
+
+    with pytest.raises(InvariantViolation):
+        services.set_admin(ctx, actor=SAM, via=Via.CLI, email=SAM, level=Level.ASSISTANT)
+    assert interleaved, "the refusal was not recorded at all"
+    with ctx.uow as uow:
+        refused = uow.session.execute(select(AuditEvent.actor, AuditEvent.subject).where(
+            AuditEvent.outcome == "refused", AuditEvent.action == "admin.set")).all()
+    assert [tuple(row) for row in refused] == [(SAM, SAM)]

@@ -279,9 +279,12 @@ def test_deactivating_an_admin_removes_the_grant_in_the_same_step(org):
     pat = d.update_user(org, actor=SAM, via=SCIM, user_id=uid(org, PAT), active=False)
     assert (pat.active, pat.level) == (False, Level.NONE)
     assert row(org, PAT) == ("deactivated", None)
-    last = audit(org, "ok")[-1]
-    assert (last.action, last.via, last.before["level"], last.after["level"]) == (
-        "user.deactivate", "scim", "assistant", "none")
+    removal, last = audit(org, "ok")[-2:]  # audited as both (DESIGN section 10)
+    assert (removal.action, removal.via, removal.before["level"], removal.after["level"],
+            removal.after["status"]) == ("admin.remove", "scim", "assistant", "none", "active")
+    assert (last.action, last.via, last.before["level"], last.after["status"]) == (
+        "user.deactivate", "scim", "none", "deactivated")
+    assert removal.at == last.at  # one step: billing holds no state in between
     assert (last.status_after, last.level_after, last.effective_after) == ("deactivated", 0, 0)
     again = d.update_user(org, actor=SAM, via=SCIM, user_id=pat.id, active=True)
     assert again.active and row(org, PAT) == ("active", None)  # the role does not come back
@@ -331,9 +334,11 @@ def test_deprovisioning_makes_the_tombstone_and_removes_the_grant(org):
     d.deprovision_user(org, actor=SAM, via=SCIM, user_id=pat)
     with pytest.raises(NotFound):
         d.get_user(org, actor=SAM, user_id=pat)
-    last = audit(org, "ok")[-1]
-    assert (last.action, last.via, last.before["level"], last.status_after, last.level_after) == (
-        "user.delete", "scim", "assistant", "deleted", 0)
+    removal, last = audit(org, "ok")[-2:]  # audited as both (DESIGN section 10)
+    assert (removal.action, removal.before["level"], removal.after["level"]) == (
+        "admin.remove", "assistant", "none")
+    assert (last.action, last.via, last.status_after, last.level_after) == (
+        "user.delete", "scim", "deleted", 0)
     again = provision(org, "Pat@example.com")  # the email is free again
     assert again.id != pat and (again.level, again.active) == (Level.NONE, True)
 

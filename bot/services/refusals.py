@@ -56,6 +56,11 @@ def _record_refusal(ctx: Context, action: str, kw: dict[str, Any], exc: Rollcall
         subject_email = exc.subject
     try:
         with ctx.uow as uow:
+            # the writers' lock first: on SQLite a transaction that reads and then
+            # writes cannot wait for another writer (SQLITE_BUSY at once), and the
+            # refusal would be lost; taken first, the write waits out busy_timeout
+            if not uow.lock_for_write():
+                return  # not initialised: the refusal itself still reaches the actor
             session, now = uow.session, ctx.clock.now()
             actor = _maybe_user(session, actor_email)
             subject = _maybe_user(session, subject_email)

@@ -186,16 +186,23 @@ def change_status_in(session: Session, now: datetime, acting_user: User, acting:
         if remove_admin and user.grant.level is not None:
             # removing the role is an admin change: invariant 3 (an ASSISTANT must ask)
             require_level_changer(acting, before.projects, before.scope, None, before.name)
-        if remove_admin or user.grant.level is None:
+        if remove_admin and user.grant.level is not None:
+            # one step, audited as both (DESIGN section 10): the role's removal, then the
+            # status, at the same instant (billing holds no state in between)
+            user.grant = None
+            record(session, at=now, via=via, action="admin.remove", actor=acting_user,
+                   subject=user, before=before)
+        elif remove_admin or user.grant.level is None:
             user.grant = None  # signing out for good ends any pending removal too
         else:
             refuse_admin_removal_by_status(user, action)
+    between = user_view(user)
     user.status = target.value
     if target is Status.DELETED:
         user.slack_user_id = None  # the Slack account may come back as a new user
     keep_an_org_super(session, user, was_super, f"{action} them")
     record(session, at=now, via=via, action=f"user.{action}", actor=acting_user,
-           subject=user, before=before)
+           subject=user, before=between)
     after = user_view(user)
     return Outcome(after, True, _status_sentence(after, action, before.status))
 
