@@ -5,6 +5,13 @@ their cause are sent after commit, retried with backoff (and after Retry-After o
 A row is claimed (status `sending`, with a lease) under the writers' lock before the
 call, and marked `sent` after it; a second sender never claims a row being sent. Only a
 crash between Slack's answer and the mark could resend a row, once its lease ran out.
+
+A row whose payload names another (`after`: its key) waits until that one is sent or has
+failed for good, so a cycle's summary, chart and CSV arrive in that order even when one
+of them is retried. A `files.upload` row (billing_files.py `summary_files`) is drawn when it
+is sent (bot/services/billing_files.py) and uploaded with `files_upload_v2`
+(`files.getUploadURLExternal`, the upload, `files.completeUploadExternal`); its `ts`
+keeps the uploaded file's id.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from bot.errors import NotFound
+from bot.services.billing_files import UPLOAD, summary_upload
 from bot.services.context import Context
 from bot.services.transactions import writing
 from store.models import OutboxMessage, OutboxStatus
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rollcall.outbox")
 LEASE = timedelta(minutes=10)
+WAIT = timedelta(seconds=30)  # a row waiting for another looks again this often at most
 MAX_DELAY = timedelta(hours=1)
 # Errors no retry can mend: the post is marked failed. A revoked or wrong token and an
 # app not yet invited to the channel are mended by whoever runs Rollcall, so those posts
@@ -86,10 +97,27 @@ def _claim(ctx: Context) -> Claimed | None:
                 row.next_attempt_at = now + timedelta(seconds=30)
                 return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
             update_ts, row.channel = original.ts, original.channel
+        waits_until = _waiting_for(session, row.payload.get("after"), now)
+        if waits_until is not None:
+            row.next_attempt_at = waits_until
+            return Claimed(row.id, row.key, "", "wait", {}, row.attempts, None)
         row.status, row.attempts = OutboxStatus.SENDING, row.attempts + 1
         row.next_attempt_at = now + LEASE
         return Claimed(row.id, row.key, row.channel, row.method, dict(row.payload),
                        row.attempts, update_ts)
+
+
+def _waiting_for(session: Session, key: str | None, now: datetime) -> datetime | None:
+    """When to look again at a row that must follow the row `key`, or None to send it
+    now: that row is sent, failed for good, or was never recorded."""
+    if key is None:
+        return None
+    before = session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+    if before is None or before.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        return None
+    if before.status == OutboxStatus.PENDING and before.next_attempt_at > now:
+        return before.next_attempt_at  # its retry comes first (claims go by id)
+    return now + WAIT  # being sent by another process
 
 
 def _finish(ctx: Context, row_id: int, *, ts: str | None = None, error: str | None = None,
@@ -132,7 +160,10 @@ def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
             break
         if claimed.method == "wait":
             continue
-        body = {k: v for k, v in claimed.payload.items() if k != "updates"}
+        if claimed.method == UPLOAD:
+            sent += _upload(ctx, client, claimed)
+            continue
+        body = {k: v for k, v in claimed.payload.items() if k not in ("updates", "after")}
         try:
             if claimed.method == "chat.update":
                 response = client.chat_update(channel=claimed.channel, ts=claimed.update_ts,
@@ -140,12 +171,7 @@ def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
             else:
                 response = client.chat_postMessage(channel=claimed.channel, **body)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)
-            retry = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 \
-                else None
-            log.warning("Slack refused outbox %s: %s", claimed.key, error)
-            _finish(ctx, claimed.id, error=error, permanent=error in PERMANENT,
-                    retry_after=float(retry) if retry is not None else None)
+            _refused(ctx, claimed, exc)
             continue
         except OSError as exc:  # the network: try again later
             log.warning("could not reach Slack for outbox %s: %s", claimed.key, exc)
@@ -154,6 +180,44 @@ def deliver_due(ctx: Context, client: WebClient, *, limit: int = 100) -> int:
         _finish(ctx, claimed.id, ts=response.get("ts"))
         sent += 1
     return sent
+
+
+def _upload(ctx: Context, client: WebClient, claimed: Claimed) -> int:
+    """Draw the row's file and upload it to its channel; 1 if it was sent. A file that
+    cannot be drawn backs off like a Slack error (logged with its cause), except one
+    whose invoice does not exist, which no retry mends."""
+    try:
+        upload = summary_upload(ctx, claimed.payload)
+    except NotFound as exc:
+        log.warning("outbox %s has nothing to upload: %s", claimed.key, exc)
+        _finish(ctx, claimed.id, error=str(exc), permanent=True)
+        return 0
+    except Exception as exc:  # a bug or the database: the row waits, the others go on
+        log.exception("could not draw the file of outbox %s", claimed.key)
+        _finish(ctx, claimed.id, error=f"drawing the file: {type(exc).__name__}")
+        return 0
+    try:
+        response = client.files_upload_v2(
+            channel=claimed.channel, filename=upload.filename, content=upload.content,
+            title=upload.title, alt_txt=upload.alt_text)
+    except SlackApiError as exc:
+        _refused(ctx, claimed, exc)
+        return 0
+    except (OSError, SlackClientError) as exc:  # the network, or the upload URL refused it
+        log.warning("could not upload outbox %s: %s", claimed.key, exc)
+        _finish(ctx, claimed.id, error=f"{type(exc).__name__}: {exc}")
+        return 0
+    _finish(ctx, claimed.id, ts=str((response.get("file") or {}).get("id") or "") or None)
+    return 1
+
+
+def _refused(ctx: Context, claimed: Claimed, exc: SlackApiError) -> None:
+    error = str(exc.response.get("error") or exc.response.status_code)
+    retry = exc.response.headers.get("Retry-After") if exc.response.status_code == 429 \
+        else None
+    log.warning("Slack refused outbox %s: %s", claimed.key, error)
+    _finish(ctx, claimed.id, error=error, permanent=error in PERMANENT,
+            retry_after=float(retry) if retry is not None else None)
 
 
 class Pump:

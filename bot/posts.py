@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.money import format_money
-from billing.wording import line_sum
+from billing.wording import day_label, document_cycle_days, document_cycle_name, line_sum
 from bot.slack_text import mrkdwn
 
 
@@ -51,7 +51,7 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
     def money(value: str | Decimal) -> str:
         return format_money(Decimal(value), cur)
 
-    period = f"{doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}"
+    period = document_cycle_name(doc)  # "February 2025 (Feb 1 - Feb 28)"
     if previous_total is None:
         versus = "the first invoice"
     else:
@@ -64,19 +64,21 @@ def cycle_summary(doc: dict[str, Any], changes: Sequence[str],
 
     blocks = [
         {"type": "header", "text": {"type": "plain_text",
-                                    "text": f"Invoice {period}: {money(doc['total'])}"}},
+                                    "text": f"Invoice for {period}: {money(doc['total'])}"}},
         _section(f"*{doc['active_users']} active users* · {versus}"),
         _section("*Lines*\n" + _lines(doc["lines"], 25, line)),
         _section("*Changes during the cycle*\n" + (_lines(changes) or "None.")),
         _context("Final: this invoice never changes. `/billing invoices` lists them all."),
     ]
-    return _post(f"Invoice {period}: {money(doc['total'])}", blocks)
+    return _post(f"Invoice for {period}: {money(doc['total'])}", blocks)
 
 
-def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
-             upgraded: Sequence[str], pending_downgrades: Sequence[str]) -> dict[str, Any]:
-    """Before a cycle ends: the estimate, what is scheduled, and how to save money."""
+def heads_up(doc: dict[str, Any], scheduled: Sequence[str], upgraded: Sequence[str],
+             pending_downgrades: Sequence[str]) -> dict[str, Any]:
+    """Before a cycle ends: the estimate (`doc`, the draft), what is scheduled, and how to
+    save money. The cycle is named with its last day, not the next cycle's first."""
     cur = doc["currency"]
+    period, last = document_cycle_name(doc), day_label(document_cycle_days(doc)[1])
     total = format_money(Decimal(doc["total"]), cur)
     tips = []
     if pending_downgrades:
@@ -86,7 +88,8 @@ def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
         tips.append("Upgrades late in a cycle bill the whole cycle; next time, schedule "
                     "them for the next cycle's start.")
     blocks = [
-        _section(f"*Heads-up: this cycle ends {ends}.* Estimate so far: *{total}* "
+        _section(f"*Heads-up: this cycle, {period}, closes after {last}.* "
+                 f"Estimate so far: *{total}* "
                  f"({doc['active_users']} active users)."),
         _section("*Scheduled for the cycle end*\n" + (_lines(scheduled) or "Nothing.")),
         _section("*Admins upgraded this cycle*\n" + (_lines(upgraded) or "None.")),
@@ -94,7 +97,7 @@ def heads_up(doc: dict[str, Any], ends: str, scheduled: Sequence[str],
     ]
     if tips:
         blocks.append(_context(" ".join(tips)))
-    return _post(f"Heads-up: this cycle ends {ends}; estimate {total}", blocks)
+    return _post(f"Heads-up: {period} closes after {last}; estimate {total}", blocks)
 
 
 def warning(text: str) -> dict[str, Any]:
@@ -137,3 +140,4 @@ def approval_card(request_id: int, requester: str, what: str, hint: str, needed:
              "style": "danger", "action_id": "approval_deny", "value": str(request_id)},
         ]},
     ])
+

@@ -13,6 +13,7 @@ thing once.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from billing.cycles import Cycle
 from billing.model import Level
 from billing.wording import short_date
-from bot import posts
+from bot import charts, posts
 from bot.errors import NotInitialised
 from bot.outbox import deliver_due
 from bot.services import billing as billing_service
@@ -101,7 +102,7 @@ def heads_up(ctx: Context) -> list[str]:
         terms = billing_calendar.terms_for(cycle)
         doc = bs.document(bs.compute(session, cycle, terms), "draft", terms.zone)
         facts = heads_up_facts(session, cycle, terms.zone)
-        payload = posts.heads_up(doc, short_date(cycle.end, terms.zone), **facts)
+        payload = posts.heads_up(doc, **facts)
         return [key] if enqueue(session, key=key, channel=ctx.channels.billing,
                                 payload=payload, now=now) else []
 
@@ -166,6 +167,8 @@ def run_forever(ctx: Context, client: WebClient | None, *, blocking: bool = True
         except Exception:  # the next tick tries again; nothing half-written
             log.exception("scheduler pass failed")
 
+    # a close's chart is drawn by this process: matplotlib loads now, not at the close
+    threading.Thread(target=charts.warm_up, name="charts-warm-up", daemon=True).start()
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     # APScheduler keeps real time; the first pass runs at once, then every interval
     scheduler.add_job(tick, "interval", seconds=INTERVAL_SECONDS, id="reconcile",

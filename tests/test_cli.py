@@ -217,3 +217,39 @@ def test_db_check_finds_edited_periods_and_rebuild_repairs_them(org, empty_ctx):
     assert rebuilt.code == 0 and "2 state periods" in rebuilt.out
     assert org("db", "check").code == 0
     assert json.loads(org("billing", "preview", "--json").out) == before
+
+
+def test_billing_text_names_cycles_as_people_say_them_and_json_keeps_instants(org, clock):
+    """Paris, monthly on the 1st: March holds the change to summer time. Text names each
+    cycle by its local days; JSON keeps the ISO instants, with the zone's offset."""
+    assert org("billing", "configure", "--timezone", "Europe/Paris", "--anchor", "2025-01-01",
+               "--user-price", "10", *SAM).code == 0
+    clock.set("2025-04-02T12:00:00Z")
+    closed = org("billing", "close").out.splitlines()
+    assert [line.split(":")[0] for line in closed] == [
+        "Closed February 2025 (Feb 1 - Feb 28)", "Closed March 2025 (Mar 1 - Mar 31)"]
+    march = org("billing", "invoice", "--cycle", "2025-03-15", *SAM).out
+    assert march.splitlines()[0] == "FINAL invoice for March 2025 (Mar 1 - Mar 31)"
+    doc = json.loads(org("billing", "invoice", "--cycle", "2025-03-15", "--json", *SAM).out)
+    assert (doc["cycle_start"], doc["cycle_end"]) == ("2025-03-01T00:00:00+01:00",
+                                                      "2025-04-01T00:00:00+02:00")
+    preview = org("billing", "preview", *SAM).out
+    assert preview.startswith("DRAFT invoice for April 2025 (Apr 1 - Apr 30)\n")
+    assert json.loads(org("billing", "preview", "--json").out)["cycle_end"] == \
+        "2025-05-01T00:00:00+02:00"
+    listed = org("billing", "invoices").out.splitlines()
+    assert [line[:30] for line in listed] == [
+        "February 2025 (Feb 1 - Feb 28)", "March 2025 (Mar 1 - Mar 31)   ",
+        "April 2025 (Apr 1 - Apr 30)   "]
+    assert len({line.index("users") for line in listed}) == 1  # aligned
+    assert [d["cycle_start"] for d in json.loads(org("billing", "invoices", "--json").out)] == [
+        "2025-02-01T00:00:00+01:00", "2025-03-01T00:00:00+01:00", "2025-04-01T00:00:00+02:00"]
+    assert "2025-0" not in "".join(closed) + march + preview + "".join(listed)
+
+
+def test_a_fixed_30_cycle_is_named_by_its_first_and_last_day(org):
+    assert org("billing", "configure", "--cycle", "fixed-30", "--anchor", "2025-01-27",
+               *SAM).code == 0
+    assert org("billing", "preview").out.startswith("DRAFT invoice for Jan 27 - Feb 25, 2025\n")
+    assert json.loads(org("billing", "preview", "--json").out)["cycle_end"] == \
+        "2025-02-26T00:00:00+00:00"

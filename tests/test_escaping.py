@@ -161,7 +161,7 @@ def cases(h: Hostile) -> Iterator[Case]:
 
     yield Case(posts.cycle_summary, posts.cycle_summary(doc, [h.text, h.reason], "50.00"),
                "message", (h.line, *who, h.text, h.reason))
-    yield Case(posts.heads_up, posts.heads_up(doc, h.reason, [h.text], [h.name], [h.email]),
+    yield Case(posts.heads_up, posts.heads_up(doc, [h.text, h.reason], [h.name], [h.email]),
                "message", (h.reason, h.text, *who))
     yield Case(posts.warning, posts.warning(h.text), "message", (h.text,))
     yield Case(posts.pending_user_card, posts.pending_user_card(h.name, h.email, h.reason),

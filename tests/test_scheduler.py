@@ -61,9 +61,11 @@ def test_a_downtime_of_three_cycles_closes_and_posts_each_once_in_order(org, clo
     done = scheduler.reconcile(org, client)
     assert [c[:10] for c in done.closed] == ["2025-02-01", "2025-03-01", "2025-04-01"]
     summaries = [p for p in posts(fake) if p["text"].startswith("Invoice")]
-    assert [p["text"][:32] for p in summaries] == [
-        "Invoice 2025-02-01 to 2025-03-01", "Invoice 2025-03-01 to 2025-04-01",
-        "Invoice 2025-04-01 to 2025-05-01"]
+    assert [p["text"].split(":")[0] for p in summaries] == [
+        "Invoice for February 2025 (Feb 1 - Feb 28)", "Invoice for March 2025 (Mar 1 - Mar 31)",
+        "Invoice for April 2025 (Apr 1 - Apr 30)"]
+    assert summaries[0]["blocks"][0]["text"]["text"].startswith(
+        "Invoice for February 2025 (Feb 1 - Feb 28): $")
     assert all(p["channel"] == BILLING for p in summaries)
     march = str(summaries[1]["blocks"])
     assert "lee@example.com added" in march and "+$10.00 on the previous cycle" in march
@@ -90,7 +92,7 @@ def test_two_schedulers_at_once_close_and_post_once_per_cycle(org, clock, fake, 
         t.start()
     for t in threads:
         t.join(timeout=60)
-    summaries = [p["text"][:18] for p in posts(fake) if p["text"].startswith("Invoice")]
+    summaries = [p["text"].split(":")[0] for p in posts(fake) if p["text"].startswith("Invoice")]
     assert sorted(summaries) == sorted(set(summaries)) and len(summaries) == 4
 
 
@@ -107,7 +109,7 @@ def test_slack_errors_are_retried_with_backoff_and_sent_once(org, clock, fake, c
     clock.advance(seconds=2)
     assert deliver_due(org, client) == 0  # second failure, now waiting 30 s
     clock.advance(seconds=31)
-    assert deliver_due(org, client) == 1
+    assert deliver_due(org, client) == 3  # the summary, then its chart and CSV, which waited
     assert deliver_due(org, client) == 0
     assert len(posts(fake)) == 1
 
@@ -132,7 +134,7 @@ def test_the_outbox_waits_out_retry_after(org, clock, fake):
     clock.advance(seconds=119)
     assert deliver_due(org, bare) == 0
     clock.advance(seconds=1)
-    assert deliver_due(org, bare) == 1 and len(posts(fake)) == 1
+    assert deliver_due(org, bare) == 3 and len(posts(fake)) == 1  # + its chart and CSV
 
 
 def test_a_permanent_error_is_not_retried(org, clock, fake, client):
@@ -156,7 +158,7 @@ def test_a_post_waits_while_the_token_or_the_invitation_is_mended(org, clock, fa
     clock.advance(hours=2)
     deliver_due(org, client)
     clock.advance(hours=2)
-    assert deliver_due(org, client) == 1 and len(posts(fake)) == 1
+    assert deliver_due(org, client) == 3 and len(posts(fake)) == 1  # + its chart and CSV
 
 
 def test_the_heads_up_is_posted_once_three_days_before_the_end(org, clock, fake, client):
@@ -170,7 +172,11 @@ def test_the_heads_up_is_posted_once_three_days_before_the_end(org, clock, fake,
     assert scheduler.reconcile(org, client).recorded == ["headsup:2025-02-01T00:00:00+00:00"]
     assert scheduler.reconcile(org, client).recorded == []
     heads_up = [p for p in posts(fake) if p["text"].startswith("Heads-up")]
-    assert len(heads_up) == 1 and "Mar 1" in heads_up[0]["text"]
+    # named by its last day, Feb 28, not by the next cycle's first instant (Mar 1)
+    assert len(heads_up) == 1 and heads_up[0]["text"].startswith(
+        "Heads-up: February 2025 (Feb 1 - Feb 28) closes after Feb 28; estimate $")
+    assert "this cycle, February 2025 (Feb 1 - Feb 28), closes after Feb 28" in str(
+        heads_up[0]["blocks"])
     assert "lee@example.com: SUPER since Feb 26" in str(heads_up[0]["blocks"])
 
 
@@ -229,7 +235,7 @@ def test_clock_once_runs_what_is_due(org, clock, cli, fake, monkeypatch):
     monkeypatch.setenv("SLACK_API_URL", fake.api_url)
     clock.set("2025-03-02T00:00:00Z")
     result = cli("clock", "--once")
-    assert result.code == 0 and "Closed 1 cycles" in result.out and "sent 1" in result.out
+    assert result.code == 0 and "Closed 1 cycles" in result.out and "sent 3" in result.out
 
 
 def test_the_apscheduler_wiring_runs_a_pass_at_start(org, monkeypatch):

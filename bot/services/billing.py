@@ -20,6 +20,7 @@ from billing.wording import short_date
 from bot import posts
 from bot.errors import InvalidInput, NotFound
 from bot.rules import require_org_super, require_viewer
+from bot.services import billing_files
 from bot.services import billing_store as bs
 from bot.services.actors import load_actor
 from bot.services.audit import record
@@ -248,6 +249,9 @@ def close_due_cycles(ctx: Context, *, via: Via) -> list[InvoiceView]:
                         channel=ctx.channels.billing, now=now, payload=posts.cycle_summary(
                             doc, cycle_changes(session, due, terms.zone),
                             _previous_total(session, due)))
+                for key, payload in billing_files.summary_files(due.start.isoformat()):
+                    enqueue(session, key=key, channel=ctx.channels.billing, now=now,
+                            payload=payload, method=billing_files.UPLOAD)
             closed.append(InvoiceView(doc))
         except IntegrityError:
             continue  # another closer finalized it first: look for the next one

@@ -6,15 +6,18 @@ import argparse
 import json
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from billing.cycles import zone_named
 from billing.model import Level
 from billing.money import currency_code, format_money, parse_price
-from billing.wording import line_sum
-from bot.errors import UsageError
+from billing.wording import document_cycle_name, line_sum
+from bot.errors import InvalidInput, UsageError
+from bot.invoice_csv import invoice_csv
 from bot.services import Context, Via
 from bot.services import billing as service
+from bot.services.billing_history import history_chart
 
 OPTIONS = ("timezone", "cycle", "anchor", "currency", "user_price", "user_policy")
 
@@ -60,8 +63,7 @@ def configure(args: argparse.Namespace, ctx: Context) -> str:
 def render(doc: dict[str, Any]) -> str:
     """An invoice as an admin reads it."""
     cur = doc["currency"]
-    head = (f"{doc['status'].upper()} invoice {doc['cycle_start'][:10]} to "
-            f"{doc['cycle_end'][:10]} (end exclusive)")
+    head = f"{doc['status'].upper()} invoice for {document_cycle_name(doc)}"
     def money(text: str) -> str:
         return format_money(Decimal(text), cur)
 
@@ -78,22 +80,39 @@ def preview(args: argparse.Namespace, ctx: Context) -> str:
 
 def invoice(args: argparse.Namespace, ctx: Context) -> str:
     doc = service.invoice_on(ctx, day=args.cycle, actor=args.actor).document
+    if args.csv:
+        return invoice_csv(doc).rstrip("\n")
     return json.dumps(doc, indent=2) if args.json else render(doc)
+
+
+def chart(args: argparse.Namespace, ctx: Context) -> str:
+    """Write the chart of the last cycles (this one's estimate highlighted) as a PNG."""
+    drawn = history_chart(ctx, actor=args.actor)
+    path = Path(args.out).expanduser().resolve()
+    try:
+        path.write_bytes(drawn.content)
+    except OSError as exc:
+        raise InvalidInput(f"Could not write the chart to {path}: {exc.strerror or exc}.") \
+            from exc
+    return f"Wrote the chart to {path}.\n{drawn.alt_text}"
 
 
 def invoices(args: argparse.Namespace, ctx: Context) -> str:
     docs = [v.document for v in service.invoices(ctx, actor=args.actor)]
     if args.json:
         return json.dumps(docs, indent=2)
-    return "\n".join(f"{d['cycle_start'][:10]}  {d['status']:<5}  {d['active_users']:>7} users"
-                     f"  {format_money(Decimal(d['total']), d['currency'])}" for d in docs)
+    names = [document_cycle_name(d) for d in docs]  # ASCII: len is the display width
+    width = max(map(len, names), default=0)
+    return "\n".join(f"{name:<{width}}  {d['status']:<5}  {d['active_users']:>7} users"
+                     f"  {format_money(Decimal(d['total']), d['currency'])}"
+                     for name, d in zip(names, docs, strict=True))
 
 
 def close(args: argparse.Namespace, ctx: Context) -> str:
     closed = service.close_due_cycles(ctx, via=Via.CLI)
     if not closed:
         return "No cycle is due; nothing to close."
-    return "\n".join(f"Closed {v.document['cycle_start'][:10]}: "
+    return "\n".join(f"Closed {document_cycle_name(v.document)}: "
                      f"{format_money(Decimal(v.document['total']), v.document['currency'])}"
                      for v in closed)
 
@@ -104,4 +123,5 @@ HANDLERS = {
     ("billing", "invoice"): invoice,
     ("billing", "invoices"): invoices,
     ("billing", "close"): close,
+    ("billing", "chart"): chart,
 }

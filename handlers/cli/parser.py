@@ -151,8 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     _actor(preview, required=False)
     inv = billing.add_parser("invoice", help="the invoice of the cycle containing DATE")
     inv.add_argument("--cycle", type=_date, required=True, metavar="DATE")
-    _json(inv)
+    shape = inv.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.add_argument("--csv", action="store_true",
+                       help="print CSV: the lines, then every billed user and admin")
     _actor(inv, required=False)
+    chart = billing.add_parser("chart", help="write the chart of the last 12 cycles (PNG)")
+    chart.add_argument("--out", default="rollcall-chart.png", metavar="FILE.png",
+                       help="where to write it (default: rollcall-chart.png here)")
+    _actor(chart, required=False)
     invs = billing.add_parser("invoices", help="final invoices and the running draft")
     _json(invs)
     _actor(invs, required=False)

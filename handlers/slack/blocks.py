@@ -14,7 +14,7 @@ from typing import Any
 
 from billing.model import Level, Status
 from billing.money import format_money
-from billing.wording import line_sum
+from billing.wording import document_cycle_name, line_sum
 from bot.services.queries import HistoryEntry, UsersPage
 from bot.services.views import UserView
 from bot.slack_text import TEXT_LIMIT, Mrkdwn, mrkdwn
@@ -182,16 +182,16 @@ def invoice(doc: dict[str, Any]) -> dict[str, Any]:
         return format_money(Decimal(text), cur)
 
     kind = "Estimate (draft)" if doc["status"] == "draft" else "Final invoice"
-    head = (f"*{kind}* for the cycle {doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}"
-            f" · *{money(doc['total'])}*")
+    period = document_cycle_name(doc)  # "February 2025 (Feb 1 - Feb 28)"
+    head = f"*{kind}* for {period} · *{money(doc['total'])}*"
     lines = [f"• {ln['description']}: {line_sum(ln, money)}" for ln in doc["lines"]]
     blocks = [text_block(head), *chunks(lines)][:50]
-    return _payload(f"{kind}: {money(doc['total'])}", blocks)
+    return _payload(f"{kind} for {period}: {money(doc['total'])}", blocks)
 
 
 def invoices(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """`/billing invoices`: one line per invoice."""
-    lines = [f"• {d['cycle_start'][:10]} · {d['status']} · {d['active_users']} users · "
+    lines = [f"• {document_cycle_name(d)} · {d['status']} · {d['active_users']} users · "
              f"{format_money(Decimal(d['total']), d['currency'])}" for d in docs]
     return _payload("Invoices", [text_block("*Invoices*"), *chunks(lines)][:50])
 

@@ -13,6 +13,7 @@ from bot import services
 from bot.errors import AdminRoleHeld
 from bot.services import NeedsConfirmation, Via
 from bot.services import billing as billing_service
+from bot.services.billing_history import history_chart
 from bot.services.queries import admin_role_right, show_user, user_history, users_page
 from bot.services.scheduled import list_scheduled
 from handlers.slack import blocks, modals
@@ -34,6 +35,7 @@ from handlers.slack.support import (
     seat_cost,
     target_email,
 )
+from handlers.slack.uploads import send_to_asker
 
 SLACK = Via.SLACK
 COMMANDS = ("/users", "/admins", "/billing")  # manifest.yml declares exactly these
@@ -141,6 +143,11 @@ def billing_reply(deps: Deps, command: dict[str, Any]) -> dict[str, Any]:
     if cmd.verb == "invoices":
         return blocks.invoices([v.document for v in billing_service.invoices(deps.ctx,
                                                                              actor=actor)])
+    if cmd.verb == "history":  # the figures here, the image in the asker's DM (uploads.py)
+        chart = history_chart(deps.ctx, actor=actor)
+        where = send_to_asker(deps, chart, user_id=command.get("user_id", ""),
+                              asked_in=command.get("channel_id"))
+        return blocks.message(f"{chart.alt_text}\n{where}")
     modals.open_billing_settings(deps, actor, command.get("trigger_id", ""),
                                  command.get("response_url"))
     return blocks.message("Opening the billing settings…")

@@ -36,7 +36,8 @@ ADMINS_USAGE = (
     "`/admins history TARGET`"
 )
 BILLING_USAGE = ("`/billing` (this cycle's estimate), `/billing invoices`, "
-                 "`/billing invoice YYYY-MM-DD`, `/billing settings`")
+                 "`/billing invoice YYYY-MM-DD`, `/billing history` (the chart of the last "
+                 "12 cycles), `/billing settings`")
 
 
 class Usage(Exception):
@@ -146,7 +147,7 @@ def parse_admins(text: str) -> Command:
 def parse_billing(text: str) -> Command:
     words = _words(text, BILLING_USAGE)
     verb = words.pop(0).lower() if words else "estimate"
-    if verb in ("estimate", "invoices", "settings"):
+    if verb in ("estimate", "invoices", "history", "settings"):
         _no_more(words, BILLING_USAGE)
         return Command(verb)
     if verb == "invoice":

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from billing.model import Level
 from billing.money import format_money
+from billing.wording import document_cycle_name
 from bot import services
 from bot.errors import RollcallError
 from bot.services import billing as billing_service
@@ -33,7 +34,7 @@ def summary(deps: Deps, actor: str) -> dict[str, Any] | None:
     return {"active_users": page.total_active,
             "admins": {k: n for k, n in counts.items() if n},
             "estimate": format_money(Decimal(doc["total"]), doc["currency"]),
-            "cycle": f"{doc['cycle_start'][:10]} to {doc['cycle_end'][:10]}",
+            "cycle": document_cycle_name(doc),
             "approvals": pending_requests(deps.ctx),
             "scheduled": len(list_scheduled(deps.ctx, actor=actor)),
             "notice": estimate.notice}

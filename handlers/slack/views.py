@@ -148,8 +148,7 @@ def home(summary: dict[str, Any] | None) -> dict[str, Any]:
     return {"type": "home", "blocks": [
         text_block("*Rollcall*"),
         text_block(f"*Active users:* {summary['active_users']}\n*Admins:* {levels}\n"
-                   f"*This cycle's estimate:* {summary['estimate']} "
-                   f"({summary['cycle']})"
+                   f"*This cycle's estimate:* {summary['estimate']} for {summary['cycle']}"
                    + (f"\n:warning: {summary['notice']}" if summary.get("notice") else "")),
         text_block(f"*Pending approvals:* {summary['approvals']}\n"
                    f"*Scheduled changes:* {summary['scheduled']}"),

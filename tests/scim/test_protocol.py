@@ -61,8 +61,7 @@ def test_bodies_that_cannot_be_read(scim):
     _is_error(scim.post("/Users", user_body("a@example.com"), content_type="text/plain"), 415)
     _is_error(scim.patch("/Users/1", {"schemas": ["urn:x"], "Operations": []}), 400,
               "invalidSyntax")
-    big = scim.post("/Users", raw=b"{" + b" " * (1024 * 1024) + b"}")
-    _is_error(big, 413)
+    # a body over the cap: the next test (answered from its length alone, unread)
 
 
 def test_a_body_over_the_cap_is_refused_from_its_length_alone(scim, server):

@@ -4,6 +4,11 @@ It answers the methods Rollcall uses, knows a directory of Slack users (id -> em
 of shared files (`files.info`, and their bytes served at `url_private_download`, by GET on
 this server, each download recorded as a "download" call with its Authorization header),
 and can be told to fail a method (an error, or HTTP 429 with Retry-After) a number of times.
+
+Uploads go as slack_sdk's `files_upload_v2` sends them: `files.getUploadURLExternal`
+answers an upload URL on this server, the bytes are POSTed there (recorded as an "upload"
+call; `fail("upload", 500, ...)` refuses them), and `files.completeUploadExternal` shares
+the file: only then is it in `uploads` (an `Uploaded` per shared file, with its bytes).
 """
 
 from __future__ import annotations
@@ -37,6 +42,18 @@ class FakeFile:
 
 
 @dataclass
+class Uploaded:
+    """A file shared by files.completeUploadExternal: where, what, and its bytes."""
+
+    id: str
+    channel: str | None
+    filename: str
+    title: str | None
+    alt_txt: str | None
+    data: bytes
+
+
+@dataclass
 class FakeSlack:
     users: dict[str, str] = field(default_factory=dict)  # Slack user id -> profile email
     # Slack user id -> extra fields of its user object (`deleted`, `is_bot`, `is_stranger`)
@@ -45,6 +62,9 @@ class FakeSlack:
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[tuple[int, dict[str, Any], int]]] = field(default_factory=dict)
     files: dict[str, FakeFile] = field(default_factory=dict)  # file id -> the file
+    uploads: list[Uploaded] = field(default_factory=list)  # shared uploads, in order
+    # file id -> what getUploadURLExternal was told, and the bytes once POSTed
+    staged: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition()
@@ -53,6 +73,8 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):  # a file's bytes, not a form
+                    return fake._receive(self, self.path.removeprefix("/upload/"), body)
                 fake._handle(self, body.decode())
 
             def do_GET(self) -> None:  # Web API methods slack_sdk calls by GET; file bytes
@@ -143,7 +165,42 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D1"}}
         if method == "files.info":
             return self._file_info(params.get("file", ""))
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.staged) + 1:06d}"
+            self.staged[file_id] = {"filename": params.get("filename"),
+                                    "length": int(params.get("length") or 0),
+                                    "alt_txt": params.get("alt_txt")}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            return self._complete(params)
         return {"ok": True, "ts": "1.0", "channel": params.get("channel", "C1")}
+
+    def _receive(self, request: BaseHTTPRequestHandler, file_id: str, data: bytes) -> None:
+        """The upload URL: keeps the bytes of a staged file (or fails on demand)."""
+        queued = self.failures.get("upload")
+        if queued:
+            status, _, _ = queued.pop(0)
+            self._record(Call("upload", {"file": file_id, "size": len(data), "_failed": status}))
+            return self._send(request, status, {}, raw=b"upload failed")
+        staged = self.staged.get(file_id)
+        if staged is None or staged["length"] != len(data):
+            return self._send(request, 400, {}, raw=b"bad upload")
+        staged["data"] = data
+        self._record(Call("upload", {"file": file_id, "size": len(data)}))
+        return self._send(request, 200, {}, raw=b"OK - " + str(len(data)).encode())
+
+    def _complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        shared = []
+        for entry in json.loads(params.get("files") or "[]"):
+            staged = self.staged.get(entry.get("id", ""))
+            if staged is None or "data" not in staged:
+                return {"ok": False, "error": "file_not_found"}
+            shared.append(Uploaded(entry["id"], params.get("channel_id"), staged["filename"],
+                                   entry.get("title"), staged["alt_txt"], staged["data"]))
+        with self._changed:
+            self.uploads.extend(shared)
+        return {"ok": True, "files": [{"id": f.id, "name": f.filename, "title": f.title}
+                                      for f in shared]}
 
     def _file_info(self, file_id: str) -> dict[str, Any]:
         shared = self.files.get(file_id)

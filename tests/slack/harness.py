@@ -108,10 +108,11 @@ class SlackSide:
         self.events_url = base_url + "/slack/events"
         self.fake = fake
 
-    def command(self, command: str, text: str, user: str, **signing: Any) -> tuple[Reply, str]:
+    def command(self, command: str, text: str, user: str, channel: str = "C1",
+                **signing: Any) -> tuple[Reply, str]:
         key = f"r{next(_keys)}"
         body = urlencode({"command": command, "text": text, "user_id": user, "team_id": "T1",
-                          "channel_id": "C1", "response_url": self.fake.response_url(key),
+                          "channel_id": channel, "response_url": self.fake.response_url(key),
                           "trigger_id": f"trigger-{key}", "token": "legacy"})
         return post(self.events_url, body, "application/x-www-form-urlencoded",
                     **signing), key

@@ -124,7 +124,10 @@ def test_admins_remove_apply_history_and_scheduled(org, slack, fake):
 
 
 def test_billing_estimate_invoices_and_a_date(org, slack, fake):
-    assert "Estimate (draft)" in reply(slack, fake, "/billing", "")["text"]
+    estimate = reply(slack, fake, "/billing", "")
+    assert estimate["text"].startswith("Estimate (draft) for February 2025 (Feb 1 - Feb 28): $")
+    assert "*Estimate (draft)* for February 2025 (Feb 1 - Feb 28) · *$" in str(
+        estimate["blocks"])
     assert "Invoices" in reply(slack, fake, "/billing", "invoices")["text"]
     assert "Estimate" in reply(slack, fake, "/billing", "invoice 2025-02-03")["text"]
     assert "has not started" in reply(slack, fake, "/billing", "invoice 2030-01-01")["text"]

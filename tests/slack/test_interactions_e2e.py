@@ -177,6 +177,7 @@ def test_app_home_for_an_admin_and_for_anyone_else(org, slack, fake):
     View(**home["view"]).validate_json()
     text = str(home["view"]["blocks"])
     assert "Active users:* 3" in text and "SUPER: 1" in text and "estimate" in text
+    assert "for February 2025 (Feb 1 - Feb 28)" in text  # the cycle as people say it
     assert "Pending approvals:* 0" in text and "Scheduled changes:* 1" in text
     slack.event({"type": "app_home_opened", "user": STRANGER, "tab": "home"})
     other = fake.wait_for("views.publish", count=2)[1].params

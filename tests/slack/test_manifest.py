@@ -61,4 +61,6 @@ def test_every_declared_command_is_answered_and_nothing_else(manifest, org, slac
 def test_the_least_scopes(manifest):
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands", "chat:write", "users:read", "users:read.email",
-        "files:read", "im:history"}  # the CSV import from the DM: files.info, message.im
+        "files:read", "im:history",  # the CSV import from the DM: files.info, message.im
+        "files:write",  # cycle summaries' chart and CSV, /billing history's chart
+        "im:write"}  # conversations.open: /billing history's chart in the asker's DM
