@@ -19,10 +19,8 @@ from store.models import Organization
 class Work:
     """One transaction's session."""
 
-    def __init__(self, session: Session, writers: threading.RLock | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self._writers = writers  # this process's writers queue here first (SQLite)
-        self.holds_writers = False
 
     def commit(self) -> None:
         self.session.commit()
@@ -34,15 +32,7 @@ class Work:
         COMMITTED, every later statement sees what earlier writers committed. On SQLite
         the first write takes the database's write lock, waiting out `busy_timeout`.
         Returns False when there is no organization yet (not initialised).
-
-        On SQLite, this process's writers first queue on a lock of their own: SQLite
-        makes a waiting writer sleep and poll (up to 100 ms a time), so a busy process's
-        threads would wait out each other's polls; queued here, the next one starts as
-        soon as the last commits. Other processes still meet SQLite's own lock.
         """
-        if self._writers is not None and not self.holds_writers:
-            self._writers.acquire()
-            self.holds_writers = True
         result = self.session.execute(
             update(Organization).where(Organization.id == 1).values(
                 write_seq=Organization.write_seq + 1
@@ -57,11 +47,9 @@ class UnitOfWork:
         # expire_on_commit=False: services hand back values read inside the transaction
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._local = threading.local()
-        sqlite = engine.url.get_backend_name() == "sqlite"
-        self._writers = threading.RLock() if sqlite else None
 
     def __enter__(self) -> Work:
-        work = Work(self._sessions(), self._writers)
+        work = Work(self._sessions())
         self._stack().append(work)
         return work
 
@@ -72,13 +60,8 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         work = self._stack().pop()
-        try:
-            work.session.rollback()
-            work.session.close()
-        finally:
-            if work.holds_writers:
-                work.holds_writers = False
-                self._writers.release()
+        work.session.rollback()
+        work.session.close()
 
     def _stack(self) -> list[Work]:
         if not hasattr(self._local, "stack"):

@@ -148,31 +148,3 @@ def test_a_refusal_is_audited_even_when_another_writer_commits_meanwhile(databas
         refused = uow.session.execute(select(AuditEvent.actor, AuditEvent.subject).where(
             AuditEvent.outcome == "refused", AuditEvent.action == "admin.set")).all()
     assert [tuple(row) for row in refused] == [(SAM, SAM)]
-
-
-def test_a_processs_sqlite_writers_queue_in_process_and_the_queue_is_released(tmp_path):
-    """On SQLite a writing transaction holds this process's writers' lock from
-    `lock_for_write` until the unit of work ends, whatever way it ends."""
-    ctx = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'q.db'}"),
-                    clock=FixedClock(NOW), hasher=HASHER)
-    upgrade_schema(ctx)
-    services.init_organization(ctx, org_name="Acme", admin_email=SAM,
-                               admin_first_name="Sam", admin_last_name="Stone")
-    writers = ctx.uow._writers
-    taken: list[bool] = []
-
-    def another_thread_may_write() -> None:
-        taken.append(writers.acquire(blocking=False))
-        if taken[-1]:
-            writers.release()
-
-    with pytest.raises(RuntimeError), ctx.uow as work:
-        assert work.lock_for_write()
-        probe = threading.Thread(target=another_thread_may_write)
-        probe.start()
-        probe.join()
-        raise RuntimeError("the transaction fails")
-    probe = threading.Thread(target=another_thread_may_write)
-    probe.start()
-    probe.join()
-    assert taken == [False, True]
