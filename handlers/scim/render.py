@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +18,17 @@ from handlers.scim.protocol import Request, Response, ScimError, invalid_value
 _INTEGER = re.compile(r"-?[0-9]{1,12}")
 
 
+@cache
+def _parameters(model: type[Any]) -> type[ResponseParameters[Any]]:
+    """`ResponseParameters[model]`, built once (pydantic keeps it only weakly)."""
+    return ResponseParameters[model]
+
+
 def response_parameters(model: type[Any], request: Request) -> ResponseParameters[Any]:
     raw = {"attributes": request.query.get("attributes"),
            "excluded_attributes": request.query.get("excludedattributes")}
     try:
-        return ResponseParameters[model].model_validate(
+        return _parameters(model).model_validate(
             {k: v for k, v in raw.items() if v})
     except ValidationError as exc:
         raise invalid_value("attributes and excludedAttributes take attribute names, "
