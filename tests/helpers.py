@@ -14,6 +14,7 @@ from store.models import (
     Membership,
     Project,
     ScheduledChange,
+    ScimToken,
     User,
 )
 
@@ -38,6 +39,8 @@ def store_state(ctx: Context) -> dict[str, Any]:
             "projects": sorted(s.execute(select(Project.key, Project.name)).all()),
             "scheduled": sorted(s.execute(select(ScheduledChange.user_id,
                                                  ScheduledChange.status)).all()),
+            "scim_tokens": sorted(s.execute(select(ScimToken.name,
+                                                   ScimToken.revoked_at)).all()),
         }
 
 

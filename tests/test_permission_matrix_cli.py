@@ -200,6 +200,10 @@ ACTIONS = [
                                                    "EUR"], None),
     Action("approvals policy", ORG, lambda a, w: ["approvals", "policy", "--expiry-hours",
                                                   "48"], None),
+    # the identity provider acts as the token's creator (DESIGN section 10)
+    Action("scim token create", ORG, lambda a, w: ["scim", "token", "create", "--name",
+                                                   "okta"],
+           lambda b, a, w: [name for name, _ in a["scim_tokens"]] == ["okta"]),
     # argv built with the case's folder (IMPORTS)
     Action("users import", MANAGE, None, _created),
     Action("users import --update", MANAGE, None, _status("active", "deactivated")),
@@ -209,7 +213,8 @@ READS = [
     Action("users export", SEE, lambda a, w: ["users", "export"]),
     Action("admins list", SEE, lambda a, w: ["admins", "list", "--json"]),
 ]
-UNTARGETED = {"projects add", "billing configure", "approvals policy"}
+UNTARGETED = {"projects add", "billing configure", "approvals policy",
+              "scim token create"}
 
 
 def cases(actions: list[Action]) -> list:
